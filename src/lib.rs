@@ -1,0 +1,2 @@
+//! vipd: a VRRP virtual-IP failover agent.
+pub mod units;
