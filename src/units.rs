@@ -114,7 +114,10 @@ mod tests {
         // 10 ms adverts: the skew rounds down to zero centiseconds.
         assert_eq!(master_down_interval(200, Centisecs(1)), Centisecs(3));
         // v2: 1 s interval, priority 100: skew 156/256 s = 60 cs.
-        assert_eq!(master_down_interval(100, Centisecs::from_secs(1)), Centisecs(360));
+        assert_eq!(
+            master_down_interval(100, Centisecs::from_secs(1)),
+            Centisecs(360)
+        );
     }
 
     #[test]
