@@ -1,1 +1,2173 @@
+//! The configuration file: TOML in, a validated [`Config`] or every problem found out.
+//!
+//! Parsing happens in three passes:
+//! 1. a recoverable TOML parse that reports every syntax error it can find;
+//! 2. serde into span-carrying raw structs (`deny_unknown_fields`, so a typo is an error);
+//! 3. semantic validation, which keeps going after a problem so that `vipd check` lists them
+//!    all at once.
+//!
+//! Every [`ConfigError`] names the file, the line and column of the offending value (1-based),
+//! the key (`instance[1].vrid`, instances counted from 0), what is wrong and what is allowed.
+//! Interfaces are not looked up: a file can be checked on any host.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::units::{Centisecs, Family, Version};
+
+pub const DEFAULT_PATH: &str = "/etc/vipd/vipd.toml";
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vipd/vipd.sock";
+pub const DEFAULT_PRIORITY: u8 = 100;
+pub const DEFAULT_VERSION: Version = Version::V3;
+pub const DEFAULT_ADVERT_INTERVAL: Centisecs = Centisecs::from_secs(1);
+/// Instance names go into logs and JSON; keep them short.
+pub const MAX_NAME_LEN: usize = 64;
+/// Linux `IFNAMSIZ` is 16 including the terminating NUL.
+pub const MAX_IFNAME_LEN: usize = 15;
+/// The address count of an advertisement is an 8-bit field.
+pub const MAX_ADDRESSES: usize = 255;
+/// VRRPv2 simple-text authentication carries 8 bytes.
+pub const MAX_AUTH_PASS_LEN: usize = 8;
+
+/// A validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub global: Global,
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// The `[global]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Global {
+    /// Identifies this host in logs and status; default: the host name.
+    pub router_id: String,
+    /// Where `vipd status` connects; default [`DEFAULT_CONTROL_SOCKET`].
+    pub control_socket: PathBuf,
+}
+
+/// One `[[instance]]`: one virtual router (VRID) for one address family on one interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceConfig {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    /// 1..=255, default 100; 255 means this host owns the addresses.
+    pub priority: u8,
+    /// Default V3.
+    pub version: Version,
+    /// Derived from the virtual addresses (they are all of one family).
+    pub family: Family,
+    /// Default 1 s. V3: 1..=4095 cs; V2: a whole number of seconds 1..=255.
+    pub advert_interval: Centisecs,
+    /// Default true.
+    pub preempt: bool,
+    /// At least one, at most 255, in the configured order (sent in that order).
+    pub virtual_addresses: Vec<VirtualAddress>,
+    /// Empty means multicast (224.0.0.18 / ff02::12).
+    pub unicast_peers: Vec<IpAddr>,
+    /// VRRPv2 simple-text password, NUL padded to 8 bytes; only ever `Some` for V2.
+    pub auth_pass: Option<[u8; 8]>,
+    /// Whether the advertisement checksum covers a pseudo-header. Configurable only for V3
+    /// over IPv4 (default true, as keepalived and FRR do); always true for V3 over IPv6 and
+    /// always false for V2, so the codec may use it as is.
+    pub checksum_ipv4_pseudo_header: bool,
+}
+
+/// A virtual address with the prefix length it is installed with (`10.0.0.5/24`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualAddress {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+impl VirtualAddress {
+    pub fn family(&self) -> Family {
+        Family::of(&self.addr)
+    }
+}
+
+impl fmt::Display for VirtualAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix_len)
+    }
+}
+
+impl FromStr for VirtualAddress {
+    type Err = String;
+
+    /// `addr` or `addr/prefix`; without a prefix the address is a host route (/32, /128).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr_text, prefix_text) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr = IpAddr::from_str(addr_text)
+            .map_err(|_| format!("`{addr_text}` is not an IPv4 or IPv6 address"))?;
+        let max = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        let prefix_len = match prefix_text {
+            None => max,
+            Some(p) => {
+                let n: u32 = if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                    p.parse().unwrap_or(u32::MAX)
+                } else {
+                    return Err(format!("prefix length `/{p}` is not a number"));
+                };
+                if n > u32::from(max) {
+                    return Err(format!(
+                        "prefix length /{p} is longer than the {max} bits of an {} address",
+                        family_name(Family::of(&addr))
+                    ));
+                }
+                n as u8
+            }
+        };
+        Ok(VirtualAddress { addr, prefix_len })
+    }
+}
+
+/// One problem in a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based; `None` when the problem has no place (file unreadable, no instance at all).
+    pub line: Option<usize>,
+    /// 1-based, in characters.
+    pub column: Option<usize>,
+    /// Dotted path of the key, `instance[0].vrid`; empty when the whole file is concerned.
+    pub key: String,
+    pub problem: String,
+    pub allowed: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.problem)?;
+        if !self.allowed.is_empty() {
+            write!(f, "; allowed: {}", self.allowed)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// One line for `vipd check`: `2 instances: web (eth0 vrid 51 v3 ipv4, 1 address), ...`.
+    pub fn summary(&self) -> String {
+        let n = self.instances.len();
+        let list: Vec<String> = self
+            .instances
+            .iter()
+            .map(|i| {
+                let count = i.virtual_addresses.len();
+                format!(
+                    "{} ({} vrid {} v{} {}, {count} address{})",
+                    i.name,
+                    i.interface,
+                    i.vrid,
+                    i.version.number(),
+                    i.family,
+                    if count == 1 { "" } else { "es" }
+                )
+            })
+            .collect();
+        format!(
+            "{n} instance{}: {}",
+            if n == 1 { "" } else { "s" },
+            list.join(", ")
+        )
+    }
+}
+
+/// Reads and parses `path`. A read failure is reported as a [`ConfigError`] too.
+pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, path),
+        Err(e) => Err(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            column: None,
+            key: String::new(),
+            problem: format!("cannot read the file: {e}"),
+            allowed: "a readable UTF-8 TOML file".to_owned(),
+        }]),
+    }
+}
+
+/// Parses and validates `text`; `file` is only used in the errors. Returns every problem found.
+pub fn parse(text: &str, file: &Path) -> Result<Config, Vec<ConfigError>> {
+    let mut sink = Sink {
+        text,
+        file,
+        errors: Vec::new(),
+    };
+    let (doc, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        for e in &syntax_errors {
+            sink.toml_error(e, doc.get_ref());
+        }
+        return Err(sink.errors);
+    }
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            sink.toml_error(&e, doc.get_ref());
+            return Err(sink.errors);
+        }
+    };
+    match validate(raw, &mut sink) {
+        Some(config) if sink.errors.is_empty() => Ok(config),
+        _ => {
+            // In file order, as an editor would show them; errors without a place first.
+            sink.errors
+                .sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
+            Err(sink.errors)
+        }
+    }
+}
+
+/// Parses a duration with a unit: `"10ms"`, `"1s"`, `"2m"`. A whole number is required
+/// (`"1500ms"`, not `"1.5s"`) and so is the unit (a bare `"100"` is ambiguous).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if s.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = s.split_at(digits);
+    if number.is_empty() {
+        return Err(if s.starts_with('-') {
+            "negative durations are not allowed".to_owned()
+        } else {
+            "it does not start with a number".to_owned()
+        });
+    }
+    if unit.is_empty() {
+        return Err("the unit is missing (ms, s or m)".to_owned());
+    }
+    if unit.starts_with(['.', ',']) {
+        return Err("fractions are not allowed; use a smaller unit (\"1500ms\")".to_owned());
+    }
+    if unit.starts_with(char::is_whitespace) {
+        return Err("there must be no space between the number and the unit".to_owned());
+    }
+    let n: u64 = number
+        .parse()
+        .map_err(|_| "the number is too large".to_owned())?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or_else(|| "the number is too large".to_owned()),
+        other => Err(format!("unknown unit `{other}` (ms, s or m)")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is allowed, shared by the semantic checks and by type errors from serde.
+
+const A_INSTANCES: &str = "one or more [[instance]] tables";
+const A_GLOBAL: &str = "a [global] table with router_id and control_socket";
+const A_ROUTER_ID: &str = "a non-empty string; default: the host name";
+const A_SOCKET: &str = "an absolute path; default \"/run/vipd/vipd.sock\"";
+const A_NAME: &str = "1 to 64 characters from A-Z a-z 0-9 _ . -, unique among instances";
+const A_INTERFACE: &str = "a Linux interface name: 1 to 15 bytes without '/', ':' or \
+                           whitespace, not \".\" or \"..\" (it need not exist yet)";
+const A_VRID: &str = "an integer 1..=255";
+const A_PRIORITY: &str = "an integer 1..=255 (255 = address owner); default 100";
+const A_VERSION: &str = "2 or 3; default 3";
+const A_DURATION: &str = "a whole number with a unit ms, s or m, e.g. \"100ms\", \"1s\", \"2m\"";
+const A_INTERVAL_V3: &str =
+    "for version 3, \"10ms\" to \"40950ms\" in steps of 10ms; default \"1s\"";
+const A_INTERVAL_V2: &str = "for version 2, whole seconds \"1s\" to \"255s\"; default \"1s\"";
+const A_PREEMPT: &str = "true or false; default true";
+const A_VIPS: &str = "a list of 1 to 255 addresses of one family, e.g. [\"10.0.0.5/24\"]";
+const A_VIP: &str = "a unicast IPv4 or IPv6 address, optionally with /prefix (at most /32 or \
+                     /128), listed once, e.g. \"10.0.0.5/24\"";
+const A_PEERS: &str = "a list of unicast addresses of the other routers, e.g. [\"10.0.0.2\"]; \
+                       empty or absent means multicast";
+const A_PEER: &str = "a unicast IP address of the instance's family, without prefix, listed once";
+const A_AUTH_PASS: &str = "1 to 8 bytes, only with version = 2";
+const A_CHECKSUM: &str = "true or false, only for version 3 with IPv4 addresses; default true";
+
+/// What a key accepts, for type errors; `key` has its `[n]` indices removed.
+fn allowed_for(key: &str, element: bool) -> Option<&'static str> {
+    Some(match (key, element) {
+        ("global", _) => A_GLOBAL,
+        ("global.router_id", _) => A_ROUTER_ID,
+        ("global.control_socket", _) => A_SOCKET,
+        ("instance", false) => A_INSTANCES,
+        ("instance", true) => "an [[instance]] table",
+        ("instance.name", _) => A_NAME,
+        ("instance.interface", _) => A_INTERFACE,
+        ("instance.vrid", _) => A_VRID,
+        ("instance.priority", _) => A_PRIORITY,
+        ("instance.version", _) => A_VERSION,
+        ("instance.advert_interval", _) => A_DURATION,
+        ("instance.preempt", _) => A_PREEMPT,
+        ("instance.virtual_addresses", false) => A_VIPS,
+        ("instance.virtual_addresses", true) => A_VIP,
+        ("instance.unicast_peers", false) => A_PEERS,
+        ("instance.unicast_peers", true) => A_PEER,
+        ("instance.auth_pass", _) => A_AUTH_PASS,
+        ("instance.checksum_ipv4_pseudo_header", _) => A_CHECKSUM,
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw, span-carrying form of the file. Everything is optional so that a missing key is one of
+// the collected semantic errors rather than the end of parsing.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    global: Option<Spanned<RawGlobal>>,
+    instance: Option<Spanned<Vec<Spanned<RawInstance>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGlobal {
+    router_id: Option<Spanned<String>>,
+    control_socket: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstance {
+    name: Option<Spanned<String>>,
+    interface: Option<Spanned<String>>,
+    vrid: Option<Spanned<i64>>,
+    priority: Option<Spanned<i64>>,
+    version: Option<Spanned<i64>>,
+    advert_interval: Option<Spanned<String>>,
+    preempt: Option<Spanned<bool>>,
+    virtual_addresses: Option<Spanned<Vec<Spanned<String>>>>,
+    unicast_peers: Option<Spanned<Vec<Spanned<String>>>>,
+    auth_pass: Option<Spanned<String>>,
+    checksum_ipv4_pseudo_header: Option<Spanned<bool>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error collection.
+
+struct Sink<'a> {
+    text: &'a str,
+    file: &'a Path,
+    errors: Vec<ConfigError>,
+}
+
+impl Sink<'_> {
+    fn push(
+        &mut self,
+        span: Option<Range<usize>>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+        allowed: &str,
+    ) {
+        let place = span.and_then(|s| line_col(self.text, s.start));
+        self.errors.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line: place.map(|p| p.0),
+            column: place.map(|p| p.1),
+            key: key.into(),
+            problem: problem.into(),
+            allowed: allowed.to_owned(),
+        });
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        line_col(self.text, span.start).map_or(0, |p| p.0)
+    }
+
+    /// A syntax error, a type error or an unknown key, as reported by toml/serde.
+    fn toml_error(&mut self, e: &toml::de::Error, doc: &DeTable<'_>) {
+        let key = e.span().map(|s| key_at(doc, s.start)).unwrap_or_default();
+        let message = e.message().trim_end();
+        let (problem, expected) = match message.rsplit_once(", expected ") {
+            Some((p, x)) => (p, Some(x)),
+            None => (message, None),
+        };
+        let (problem, allowed) = if let Some(field) = problem.strip_prefix("unknown field ") {
+            let wanted = expected.unwrap_or("");
+            let mut problem = format!("unknown key {field}");
+            if let Some(close) = closest(field.trim_matches('`'), wanted) {
+                problem.push_str(&format!(" (did you mean `{close}`?)"));
+            }
+            (problem, wanted.to_owned())
+        } else if problem.starts_with("invalid type") || problem.starts_with("invalid value") {
+            let (plain, element) = strip_indices(&key);
+            let allowed = allowed_for(&plain, element)
+                .map(str::to_owned)
+                .or_else(|| expected.map(str::to_owned))
+                .unwrap_or_default();
+            (problem.replacen("invalid type", "wrong type", 1), allowed)
+        } else if problem == "duplicate key" {
+            (
+                "this key or table is already defined".to_owned(),
+                "each key at most once per table".to_owned(),
+            )
+        } else {
+            let allowed = expected.unwrap_or("valid TOML (https://toml.io)");
+            (format!("TOML syntax: {problem}"), allowed.to_owned())
+        };
+        self.push(e.span(), key, problem, &allowed);
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset`.
+fn line_col(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before.get(line_start..)?.chars().count() + 1;
+    Some((line, column))
+}
+
+/// The dotted key of the last key or value starting at or before `offset`: where toml points
+/// at an error, that is the key the error belongs to.
+fn key_at(doc: &DeTable<'_>, offset: usize) -> String {
+    let mut best: Option<(usize, String)> = None;
+    walk_table(doc, "", offset, &mut best);
+    best.map(|(_, key)| key).unwrap_or_default()
+}
+
+fn consider(best: &mut Option<(usize, String)>, start: usize, offset: usize, key: &str) {
+    if start <= offset && best.as_ref().is_none_or(|(s, _)| start >= *s) {
+        *best = Some((start, key.to_owned()));
+    }
+}
+
+fn walk_table(
+    table: &DeTable<'_>,
+    prefix: &str,
+    offset: usize,
+    best: &mut Option<(usize, String)>,
+) {
+    for (k, v) in table.iter() {
+        let key = if prefix.is_empty() {
+            k.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", k.get_ref())
+        };
+        consider(best, k.span().start, offset, &key);
+        consider(best, v.span().start, offset, &key);
+        walk_value(v, &key, offset, best);
+    }
+}
+
+fn walk_value(
+    value: &Spanned<DeValue<'_>>,
+    key: &str,
+    offset: usize,
+    best: &mut Option<(usize, String)>,
+) {
+    match value.get_ref() {
+        DeValue::Table(t) => walk_table(t, key, offset, best),
+        DeValue::Array(a) => {
+            for (i, element) in a.iter().enumerate() {
+                let key = format!("{key}[{i}]");
+                consider(best, element.span().start, offset, &key);
+                walk_value(element, &key, offset, best);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `instance[1].virtual_addresses[0]` -> (`instance.virtual_addresses`, true).
+fn strip_indices(key: &str) -> (String, bool) {
+    let mut plain = String::with_capacity(key.len());
+    let mut depth = 0usize;
+    for c in key.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    (plain, key.ends_with(']'))
+}
+
+/// The expected name (from toml's "`a`, `b` or `c`" list) nearest to `typo`, if close enough.
+fn closest<'a>(typo: &str, expected: &'a str) -> Option<&'a str> {
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|name| (edit_distance(typo, name), name))
+        .filter(|(d, _)| *d <= 2 || (*d <= 3 && typo.len() > 8))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semantic validation.
+
+fn validate(raw: RawFile, sink: &mut Sink<'_>) -> Option<Config> {
+    let global = validate_global(raw.global, sink);
+    let mut instances = Vec::new();
+    match raw.instance {
+        None => sink.push(
+            None,
+            "instance",
+            "no [[instance]] table: there is nothing to run",
+            A_INSTANCES,
+        ),
+        Some(list) if list.get_ref().is_empty() => sink.push(
+            Some(list.span()),
+            "instance",
+            "no [[instance]] table: the list is empty",
+            A_INSTANCES,
+        ),
+        Some(list) => {
+            let mut names: HashMap<String, (usize, usize)> = HashMap::new();
+            let mut slots: HashMap<(String, u8, Family), (usize, String)> = HashMap::new();
+            for (i, raw) in list.into_inner().into_iter().enumerate() {
+                let checked = validate_instance(i, raw, sink);
+                if let Some(name) = &checked.name {
+                    let line = sink.line_of(&name.span());
+                    match names.entry(name.get_ref().clone()) {
+                        Entry::Occupied(first) => {
+                            let (j, first_line) = *first.get();
+                            sink.push(
+                                Some(name.span()),
+                                format!("instance[{i}].name"),
+                                format!(
+                                    "`{}` is already the name of instance[{j}] (line {first_line})",
+                                    name.get_ref()
+                                ),
+                                A_NAME,
+                            );
+                        }
+                        Entry::Vacant(slot) => {
+                            slot.insert((i, line));
+                        }
+                    }
+                }
+                if let (Some(interface), Some(vrid), Some(family)) =
+                    (&checked.interface, &checked.vrid, checked.family)
+                {
+                    let label = checked
+                        .name
+                        .as_ref()
+                        .map_or_else(String::new, |n| format!(" (`{}`)", n.get_ref()));
+                    match slots.entry((interface.clone(), *vrid.get_ref(), family)) {
+                        Entry::Occupied(first) => {
+                            let (j, first_label) = first.get();
+                            sink.push(
+                                Some(vrid.span()),
+                                format!("instance[{i}].vrid"),
+                                format!(
+                                    "instance[{j}]{first_label} already runs VRID {} for {} \
+                                     on `{interface}`",
+                                    vrid.get_ref(),
+                                    family_name(family)
+                                ),
+                                "a VRID that no other instance uses on the same interface and \
+                                 address family",
+                            );
+                        }
+                        Entry::Vacant(slot) => {
+                            slot.insert((i, label));
+                        }
+                    }
+                }
+                if let Some(config) = checked.config {
+                    instances.push(config);
+                }
+            }
+        }
+    }
+    Some(Config {
+        global: global?,
+        instances,
+    })
+}
+
+fn validate_global(raw: Option<Spanned<RawGlobal>>, sink: &mut Sink<'_>) -> Option<Global> {
+    let (router_id, control_socket, span) = match raw {
+        Some(g) => {
+            let span = g.span();
+            let g = g.into_inner();
+            (g.router_id, g.control_socket, Some(span))
+        }
+        None => (None, None, None),
+    };
+    let before = sink.errors.len();
+    let router_id = match router_id {
+        Some(id) if id.get_ref().is_empty() => {
+            sink.push(
+                Some(id.span()),
+                "global.router_id",
+                "must not be empty",
+                A_ROUTER_ID,
+            );
+            String::new()
+        }
+        Some(id) => id.into_inner(),
+        None => match host_name() {
+            Some(host) => host,
+            None => {
+                sink.push(
+                    span,
+                    "global.router_id",
+                    "is not set and the host name could not be read",
+                    A_ROUTER_ID,
+                );
+                String::new()
+            }
+        },
+    };
+    let control_socket = match control_socket {
+        Some(p) if !Path::new(p.get_ref()).is_absolute() => {
+            sink.push(
+                Some(p.span()),
+                "global.control_socket",
+                format!("`{}` is not an absolute path", p.get_ref()),
+                A_SOCKET,
+            );
+            PathBuf::new()
+        }
+        Some(p) => PathBuf::from(p.into_inner()),
+        None => PathBuf::from(DEFAULT_CONTROL_SOCKET),
+    };
+    (sink.errors.len() == before).then_some(Global {
+        router_id,
+        control_socket,
+    })
+}
+
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the pointer and length describe `buf`, which outlives the call.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(buf.get(..end)?).into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+/// What one instance contributes to the checks across instances, and the result.
+struct Checked {
+    name: Option<Spanned<String>>,
+    interface: Option<String>,
+    vrid: Option<Spanned<u8>>,
+    family: Option<Family>,
+    config: Option<InstanceConfig>,
+}
+
+fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -> Checked {
+    let table = raw.span();
+    let r = raw.into_inner();
+    let before = sink.errors.len();
+    let key = |field: &str| format!("instance[{i}].{field}");
+    let missing = |sink: &mut Sink<'_>, field: &str, allowed: &str| {
+        sink.push(
+            Some(table.clone()),
+            key(field),
+            format!("required key `{field}` is missing"),
+            allowed,
+        );
+    };
+
+    let name = match r.name {
+        None => {
+            missing(sink, "name", A_NAME);
+            None
+        }
+        Some(n) => match check_name(n.get_ref()) {
+            Ok(()) => Some(n),
+            Err(problem) => {
+                sink.push(Some(n.span()), key("name"), problem, A_NAME);
+                None
+            }
+        },
+    };
+
+    let interface = match r.interface {
+        None => {
+            missing(sink, "interface", A_INTERFACE);
+            None
+        }
+        Some(n) => match check_interface(n.get_ref()) {
+            Ok(()) => Some(n.into_inner()),
+            Err(problem) => {
+                sink.push(Some(n.span()), key("interface"), problem, A_INTERFACE);
+                None
+            }
+        },
+    };
+
+    let vrid = match r.vrid {
+        None => {
+            missing(sink, "vrid", A_VRID);
+            None
+        }
+        Some(v) => match u8::try_from(*v.get_ref()) {
+            Ok(n) if n >= 1 => Some(Spanned::new(v.span(), n)),
+            _ => {
+                let problem = format!("{} is out of range", v.get_ref());
+                sink.push(Some(v.span()), key("vrid"), problem, A_VRID);
+                None
+            }
+        },
+    };
+
+    let priority = match r.priority {
+        None => Some(DEFAULT_PRIORITY),
+        Some(p) => match *p.get_ref() {
+            0 => {
+                sink.push(
+                    Some(p.span()),
+                    key("priority"),
+                    "0 is reserved: an advertisement with priority 0 means the master is leaving",
+                    A_PRIORITY,
+                );
+                None
+            }
+            n => match u8::try_from(n) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    let problem = format!("{n} is out of range");
+                    sink.push(Some(p.span()), key("priority"), problem, A_PRIORITY);
+                    None
+                }
+            },
+        },
+    };
+
+    let version_span = r.version.as_ref().map(Spanned::span);
+    let version = match r.version {
+        None => Some(DEFAULT_VERSION),
+        Some(v) => match *v.get_ref() {
+            2 => Some(Version::V2),
+            3 => Some(Version::V3),
+            n => {
+                let problem = format!("{n} is not a VRRP version vipd speaks");
+                sink.push(Some(v.span()), key("version"), problem, A_VERSION);
+                None
+            }
+        },
+    };
+
+    // The virtual addresses' family is the instance's family.
+    let (family, addresses) = match r.virtual_addresses {
+        None => {
+            missing(sink, "virtual_addresses", A_VIPS);
+            (None, Vec::new())
+        }
+        Some(list) => virtual_addresses(list, &key("virtual_addresses"), sink),
+    };
+
+    if let (Some(Version::V2), Some(Family::V6)) = (version, family) {
+        sink.push(
+            version_span,
+            key("version"),
+            "VRRPv2 (RFC 3768) carries only IPv4 addresses, and the virtual addresses are IPv6",
+            "version = 3 for IPv6 instances",
+        );
+    }
+
+    let advert_interval = match r.advert_interval {
+        None => Some(DEFAULT_ADVERT_INTERVAL),
+        Some(text) => match parse_duration(text.get_ref()) {
+            Err(e) => {
+                let problem = format!("\"{}\" is not a duration: {e}", text.get_ref());
+                sink.push(
+                    Some(text.span()),
+                    key("advert_interval"),
+                    problem,
+                    A_DURATION,
+                );
+                None
+            }
+            Ok(d) => match check_interval(d, version) {
+                Ok(cs) => cs,
+                Err((problem, allowed)) => {
+                    let problem = format!("\"{}\" {problem}", text.get_ref());
+                    sink.push(Some(text.span()), key("advert_interval"), problem, allowed);
+                    None
+                }
+            },
+        },
+    };
+
+    let preempt = r.preempt.is_none_or(Spanned::into_inner);
+
+    let peers = match r.unicast_peers {
+        Some(list) => unicast_peers(list, family, &key("unicast_peers"), sink),
+        None => Vec::new(),
+    };
+
+    let auth_pass = match r.auth_pass {
+        None => None,
+        Some(p) => {
+            let bytes = p.get_ref().as_bytes();
+            let problem = if version == Some(Version::V3) {
+                Some(
+                    "VRRPv3 (RFC 5798) has no authentication; auth_pass needs version = 2"
+                        .to_owned(),
+                )
+            } else if bytes.is_empty() {
+                Some("must not be empty; leave auth_pass out for no authentication".to_owned())
+            } else if bytes.len() > MAX_AUTH_PASS_LEN {
+                Some(format!(
+                    "is {} bytes long; keepalived would silently cut it to {MAX_AUTH_PASS_LEN}, \
+                     so vipd refuses it",
+                    bytes.len()
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                sink.push(Some(p.span()), key("auth_pass"), problem, A_AUTH_PASS);
+                None
+            } else {
+                let mut padded = [0u8; 8];
+                for (slot, b) in padded.iter_mut().zip(bytes) {
+                    *slot = *b;
+                }
+                Some(padded)
+            }
+        }
+    };
+
+    let checksum_setting = match r.checksum_ipv4_pseudo_header {
+        None => None,
+        Some(c) => {
+            let problem = if version == Some(Version::V2) {
+                Some(
+                    "VRRPv2 (RFC 3768) checksums never include a pseudo-header; the setting \
+                     exists only for version 3 over IPv4",
+                )
+            } else if family == Some(Family::V6) {
+                Some(
+                    "VRRPv3 over IPv6 always includes the IPv6 pseudo-header; the setting \
+                     exists only for IPv4",
+                )
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                sink.push(
+                    Some(c.span()),
+                    key("checksum_ipv4_pseudo_header"),
+                    problem,
+                    A_CHECKSUM,
+                );
+            }
+            Some(c.into_inner())
+        }
+    };
+
+    let config = match (
+        sink.errors.len() == before,
+        &name,
+        &interface,
+        vrid.as_ref(),
+        priority,
+        version,
+        family,
+        advert_interval,
+    ) {
+        (
+            true,
+            Some(name),
+            Some(interface),
+            Some(vrid),
+            Some(priority),
+            Some(version),
+            Some(family),
+            Some(advert_interval),
+        ) => Some(InstanceConfig {
+            name: name.get_ref().clone(),
+            interface: interface.clone(),
+            vrid: *vrid.get_ref(),
+            priority,
+            version,
+            family,
+            advert_interval,
+            preempt,
+            virtual_addresses: addresses,
+            unicast_peers: peers,
+            auth_pass,
+            checksum_ipv4_pseudo_header: match (version, family) {
+                (Version::V2, _) => false,
+                (Version::V3, Family::V6) => true,
+                (Version::V3, Family::V4) => checksum_setting.unwrap_or(true),
+            },
+        }),
+        _ => None,
+    };
+    if config.is_none() && sink.errors.len() == before {
+        // Every path that leaves a field unset reports why; this only guards against a
+        // silently dropped instance should that ever change.
+        sink.push(
+            Some(table),
+            format!("instance[{i}]"),
+            "could not be validated (internal error)",
+            "",
+        );
+    }
+    Checked {
+        name,
+        interface,
+        vrid,
+        family,
+        config,
+    }
+}
+
+/// Checks the `virtual_addresses` list; returns the family of the first valid address and
+/// the valid addresses.
+fn virtual_addresses(
+    list: Spanned<Vec<Spanned<String>>>,
+    key: &str,
+    sink: &mut Sink<'_>,
+) -> (Option<Family>, Vec<VirtualAddress>) {
+    let mut family = None;
+    let mut addresses = Vec::new();
+    if list.get_ref().is_empty() {
+        sink.push(
+            Some(list.span()),
+            key,
+            "the list is empty: an instance needs at least one address",
+            A_VIPS,
+        );
+        return (family, addresses);
+    }
+    if list.get_ref().len() > MAX_ADDRESSES {
+        sink.push(
+            Some(list.span()),
+            key,
+            format!(
+                "{} addresses; an advertisement carries at most {MAX_ADDRESSES}",
+                list.get_ref().len()
+            ),
+            A_VIPS,
+        );
+    }
+    let mut seen: HashMap<IpAddr, usize> = HashMap::new();
+    for (j, text) in list.into_inner().into_iter().enumerate() {
+        let element_key = format!("{key}[{j}]");
+        let span = Some(text.span());
+        let vip = match VirtualAddress::from_str(text.get_ref()) {
+            Ok(vip) => vip,
+            Err(problem) => {
+                sink.push(span, element_key, problem, A_VIP);
+                continue;
+            }
+        };
+        if let Err(problem) = check_unicast(&vip.addr, true) {
+            sink.push(span, element_key, problem, A_VIP);
+            continue;
+        }
+        let first_family = *family.get_or_insert(vip.family());
+        if first_family != vip.family() {
+            sink.push(
+                span,
+                element_key,
+                format!(
+                    "`{}` is {} but the first address is {}: one instance serves one family",
+                    vip.addr,
+                    family_name(vip.family()),
+                    family_name(first_family)
+                ),
+                "addresses of one family; use a second instance for the other",
+            );
+            continue;
+        }
+        if let Some(first) = seen.get(&vip.addr) {
+            sink.push(
+                span,
+                element_key,
+                format!(
+                    "`{}` is already listed as virtual_addresses[{first}]",
+                    vip.addr
+                ),
+                A_VIP,
+            );
+            continue;
+        }
+        seen.insert(vip.addr, j);
+        addresses.push(vip);
+    }
+    (family, addresses)
+}
+
+/// Checks the `unicast_peers` list against the instance's `family` (if known); returns the
+/// valid peers.
+fn unicast_peers(
+    list: Spanned<Vec<Spanned<String>>>,
+    family: Option<Family>,
+    key: &str,
+    sink: &mut Sink<'_>,
+) -> Vec<IpAddr> {
+    let mut peers = Vec::new();
+    let mut seen: HashMap<IpAddr, usize> = HashMap::new();
+    for (j, text) in list.into_inner().into_iter().enumerate() {
+        let text_ref = text.get_ref();
+        let problem = match IpAddr::from_str(text_ref) {
+            Err(_) if text_ref.contains('/') => Some(format!(
+                "`{text_ref}` has a prefix length; a peer is a single address"
+            )),
+            Err(_) => Some(format!("`{text_ref}` is not an IPv4 or IPv6 address")),
+            Ok(addr) => match (check_unicast(&addr, false), family, seen.get(&addr)) {
+                (Err(problem), _, _) => Some(problem),
+                (Ok(()), Some(f), _) if f != Family::of(&addr) => Some(format!(
+                    "`{addr}` is {} but the virtual addresses are {}",
+                    family_name(Family::of(&addr)),
+                    family_name(f)
+                )),
+                (Ok(()), _, Some(first)) => Some(format!(
+                    "`{addr}` is already listed as unicast_peers[{first}]"
+                )),
+                (Ok(()), _, None) => {
+                    seen.insert(addr, j);
+                    peers.push(addr);
+                    None
+                }
+            },
+        };
+        if let Some(problem) = problem {
+            sink.push(Some(text.span()), format!("{key}[{j}]"), problem, A_PEER);
+        }
+    }
+    peers
+}
+
+/// For prose; `Family`'s own `Display` is the lower-case form used in logs and JSON.
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!(
+            "contains {c:?}, which is not allowed (names appear in logs and JSON)"
+        ));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "is {} characters long, more than {MAX_NAME_LEN}",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The rules of the Linux kernel's `dev_valid_name()`.
+fn check_interface(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if name.len() > MAX_IFNAME_LEN {
+        return Err(format!(
+            "`{name}` is {} bytes long; Linux interface names have at most {MAX_IFNAME_LEN} \
+             (IFNAMSIZ 16 with the terminating NUL)",
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(format!("`{name}` is not a valid interface name"));
+    }
+    if name.contains('/') {
+        return Err(format!(
+            "`{name}` contains '/', which Linux does not allow in interface names"
+        ));
+    }
+    if name.contains(':') {
+        return Err(format!(
+            "`{name}` contains ':', which Linux does not allow in interface names (`eth0:1` \
+             is an address label, not an interface)"
+        ));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{name:?} contains whitespace or a control character, which Linux does not \
+             allow in interface names"
+        ));
+    }
+    Ok(())
+}
+
+/// Addresses that can never be a virtual address (`loopback_too`) or a peer.
+fn check_unicast(addr: &IpAddr, loopback_too: bool) -> Result<(), String> {
+    if addr.is_multicast() {
+        return Err(format!("`{addr}` is a multicast address"));
+    }
+    if addr.is_unspecified() {
+        return Err(format!("`{addr}` is the unspecified address"));
+    }
+    if matches!(addr, IpAddr::V4(v4) if v4.is_broadcast()) {
+        return Err(format!("`{addr}` is the limited broadcast address"));
+    }
+    if loopback_too && addr.is_loopback() {
+        return Err(format!(
+            "`{addr}` is a loopback address, which never leaves the host"
+        ));
+    }
+    Ok(())
+}
+
+/// The advertisement interval for `version` (unknown when the version itself is invalid).
+fn check_interval(
+    d: Duration,
+    version: Option<Version>,
+) -> Result<Option<Centisecs>, (String, &'static str)> {
+    let ms = d.as_millis();
+    match version {
+        None => Ok(None),
+        Some(Version::V3) => {
+            if !(10..=40_950).contains(&ms) {
+                Err(("is out of range for VRRPv3".to_owned(), A_INTERVAL_V3))
+            } else if ms % 10 != 0 {
+                Err((
+                    "is not a multiple of 10ms (VRRPv3 counts in centiseconds)".to_owned(),
+                    A_INTERVAL_V3,
+                ))
+            } else {
+                Ok(Centisecs::from_duration(d))
+            }
+        }
+        Some(Version::V2) => {
+            if ms % 1000 != 0 {
+                Err((
+                    "is not a whole number of seconds (VRRPv2 counts in seconds)".to_owned(),
+                    A_INTERVAL_V2,
+                ))
+            } else if !(1_000..=255_000).contains(&ms) {
+                Err(("is out of range for VRRPv2".to_owned(), A_INTERVAL_V2))
+            } else {
+                Ok(Centisecs::from_duration(d))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    const FILE: &str = "t.toml";
+
+    /// Keys of the base instance, one per line starting at line 2 (line 1 is `[[instance]]`).
+    const BASE: [(&str, &str); 4] = [
+        ("name", "\"web\""),
+        ("interface", "\"eth0\""),
+        ("vrid", "51"),
+        ("virtual_addresses", "[\"10.0.0.5/24\"]"),
+    ];
+
+    /// One instance: `BASE` with the keys in `set` replaced (in place) or appended (lines 6..).
+    fn inst(set: &[(&str, &str)]) -> String {
+        let mut lines: Vec<(String, String)> = BASE
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (k, v) in set {
+            match lines.iter_mut().find(|(key, _)| key == k) {
+                Some(line) => line.1 = v.to_string(),
+                None => lines.push((k.to_string(), v.to_string())),
+            }
+        }
+        let mut text = String::from("[[instance]]\n");
+        for (k, v) in lines {
+            text.push_str(&format!("{k} = {v}\n"));
+        }
+        text
+    }
+
+    fn ok(text: &str) -> Config {
+        match parse(text, Path::new(FILE)) {
+            Ok(config) => config,
+            Err(errors) => panic!("unexpected errors: {errors:#?}"),
+        }
+    }
+
+    fn errs(text: &str) -> Vec<ConfigError> {
+        match parse(text, Path::new(FILE)) {
+            Ok(config) => panic!("accepted invalid config: {config:#?}"),
+            Err(errors) => errors,
+        }
+    }
+
+    fn one(text: &str) -> ConfigError {
+        let mut errors = errs(text);
+        assert_eq!(errors.len(), 1, "expected exactly one error: {errors:#?}");
+        errors.remove(0)
+    }
+
+    #[track_caller]
+    fn check(e: &ConfigError, key: &str, line: usize, column: usize, fragment: &str) {
+        assert_eq!(e.key, key, "{e}");
+        assert_eq!((e.line, e.column), (Some(line), Some(column)), "{e}");
+        assert!(e.problem.contains(fragment), "{e:?} lacks {fragment:?}");
+        assert!(
+            !e.allowed.is_empty(),
+            "{e}: says nothing about what is allowed"
+        );
+        assert_eq!(e.file, Path::new(FILE));
+    }
+
+    // ----- valid files ---------------------------------------------------------------------
+
+    #[test]
+    fn full_example_parses_with_values_and_defaults() {
+        let text = r#"
+[global]
+router_id = "lb1"
+control_socket = "/tmp/vipd.sock"
+
+[[instance]]
+name = "web"
+interface = "eth0"
+vrid = 51
+priority = 150
+version = 3
+advert_interval = "100ms"
+preempt = false
+virtual_addresses = ["10.99.0.50/24", "10.99.0.51"]
+unicast_peers = ["10.99.0.2", "10.99.0.3"]
+checksum_ipv4_pseudo_header = false
+
+[[instance]]
+name = "web6"
+interface = "eth0"
+vrid = 51
+virtual_addresses = ["fe80::51/64", "2001:db8::50"]
+
+[[instance]]
+name = "legacy"
+interface = "eth1.100"
+vrid = 7
+version = 2
+advert_interval = "3s"
+virtual_addresses = ["192.0.2.7/24"]
+auth_pass = "ab"
+"#;
+        let c = ok(text);
+        assert_eq!(c.global.router_id, "lb1");
+        assert_eq!(c.global.control_socket, PathBuf::from("/tmp/vipd.sock"));
+        assert_eq!(c.instances.len(), 3);
+
+        let web = &c.instances[0];
+        assert_eq!(web.name, "web");
+        assert_eq!(web.interface, "eth0");
+        assert_eq!(web.vrid, 51);
+        assert_eq!(web.priority, 150);
+        assert_eq!(web.version, Version::V3);
+        assert_eq!(web.family, Family::V4);
+        assert_eq!(web.advert_interval, Centisecs(10));
+        assert!(!web.preempt);
+        assert_eq!(
+            web.virtual_addresses,
+            vec![
+                VirtualAddress {
+                    addr: IpAddr::V4(Ipv4Addr::new(10, 99, 0, 50)),
+                    prefix_len: 24
+                },
+                VirtualAddress {
+                    addr: IpAddr::V4(Ipv4Addr::new(10, 99, 0, 51)),
+                    prefix_len: 32
+                },
+            ]
+        );
+        assert_eq!(
+            web.unicast_peers,
+            vec![
+                IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)),
+                IpAddr::V4(Ipv4Addr::new(10, 99, 0, 3))
+            ]
+        );
+        assert_eq!(web.auth_pass, None);
+        assert!(!web.checksum_ipv4_pseudo_header);
+
+        // Same interface and VRID as `web`, other family: a separate election, allowed.
+        let web6 = &c.instances[1];
+        assert_eq!(web6.family, Family::V6);
+        assert_eq!(web6.priority, DEFAULT_PRIORITY);
+        assert_eq!(web6.version, Version::V3);
+        assert_eq!(web6.advert_interval, Centisecs(100));
+        assert!(web6.preempt);
+        assert!(web6.unicast_peers.is_empty());
+        assert!(
+            web6.checksum_ipv4_pseudo_header,
+            "IPv6 always has a pseudo-header"
+        );
+        assert_eq!(web6.virtual_addresses[0].to_string(), "fe80::51/64");
+        assert_eq!(
+            web6.virtual_addresses[1],
+            VirtualAddress {
+                addr: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x50)),
+                prefix_len: 128
+            }
+        );
+
+        let legacy = &c.instances[2];
+        assert_eq!(legacy.version, Version::V2);
+        assert_eq!(legacy.advert_interval, Centisecs(300));
+        assert_eq!(legacy.auth_pass, Some(*b"ab\0\0\0\0\0\0"));
+        assert!(
+            !legacy.checksum_ipv4_pseudo_header,
+            "v2 has no pseudo-header"
+        );
+
+        assert_eq!(
+            c.summary(),
+            "3 instances: web (eth0 vrid 51 v3 ipv4, 2 addresses), web6 (eth0 vrid 51 v3 \
+             ipv6, 2 addresses), legacy (eth1.100 vrid 7 v2 ipv4, 1 address)"
+        );
+    }
+
+    #[test]
+    fn minimal_instance_gets_the_defaults() {
+        let c = ok(&inst(&[]));
+        assert!(!c.global.router_id.is_empty(), "defaults to the host name");
+        assert_eq!(
+            c.global.control_socket,
+            PathBuf::from(DEFAULT_CONTROL_SOCKET)
+        );
+        let i = &c.instances[0];
+        assert_eq!(i.priority, 100);
+        assert_eq!(i.version, Version::V3);
+        assert_eq!(i.family, Family::V4);
+        assert_eq!(i.advert_interval, Centisecs::from_secs(1));
+        assert!(i.preempt);
+        assert!(i.unicast_peers.is_empty());
+        assert_eq!(i.auth_pass, None);
+        assert!(i.checksum_ipv4_pseudo_header);
+    }
+
+    #[test]
+    fn auth_pass_of_eight_bytes_fills_the_field() {
+        let c = ok(&inst(&[("version", "2"), ("auth_pass", "\"12345678\"")]));
+        assert_eq!(c.instances[0].auth_pass, Some(*b"12345678"));
+    }
+
+    #[test]
+    fn v3_interval_limits_are_accepted() {
+        for (text, cs) in [("\"10ms\"", 1), ("\"40950ms\"", 4095), ("\"40s\"", 4000)] {
+            let c = ok(&inst(&[("advert_interval", text)]));
+            assert_eq!(c.instances[0].advert_interval, Centisecs(cs), "{text}");
+        }
+        let c = ok(&inst(&[("version", "2"), ("advert_interval", "\"255s\"")]));
+        assert_eq!(c.instances[0].advert_interval, Centisecs(25500));
+    }
+
+    #[test]
+    fn virtual_address_parses_and_displays() {
+        let v: VirtualAddress = "10.0.0.5".parse().expect("valid");
+        assert_eq!(v.to_string(), "10.0.0.5/32");
+        let v: VirtualAddress = "2001:db8::5/64".parse().expect("valid");
+        assert_eq!(v.to_string(), "2001:db8::5/64");
+        assert_eq!(v.family(), Family::V6);
+        let v: VirtualAddress = "::ffff:1.2.3.4".parse().expect("valid");
+        assert_eq!(v.prefix_len, 128);
+    }
+
+    #[test]
+    fn shipped_example_files_are_valid() {
+        for (path, instances) in [
+            (concat!(env!("CARGO_MANIFEST_DIR"), "/conf/vipd.toml"), 2),
+            (concat!(env!("CARGO_MANIFEST_DIR"), "/conf/ipv6.toml"), 1),
+            (
+                concat!(env!("CARGO_MANIFEST_DIR"), "/conf/keepalived-interop.toml"),
+                1,
+            ),
+        ] {
+            match load(Path::new(path)) {
+                Ok(c) => assert_eq!(c.instances.len(), instances, "{path}"),
+                Err(errors) => panic!("{path}: {errors:#?}"),
+            }
+        }
+        let ipv6 = load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/conf/ipv6.toml"
+        )))
+        .expect("valid");
+        assert_eq!(ipv6.instances[0].family, Family::V6);
+        let v2 = load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/conf/keepalived-interop.toml"
+        )))
+        .expect("valid");
+        assert_eq!(v2.instances[0].version, Version::V2);
+        assert!(v2.instances[0].auth_pass.is_some());
+    }
+
+    // ----- error format --------------------------------------------------------------------
+
+    #[test]
+    fn display_names_file_place_key_problem_and_allowed() {
+        let e = one(&inst(&[("vrid", "300")]));
+        assert_eq!(
+            e.to_string(),
+            "t.toml:4:8: instance[0].vrid: 300 is out of range; allowed: an integer 1..=255"
+        );
+    }
+
+    #[test]
+    fn unreadable_file_is_a_config_error() {
+        let errors = load(Path::new("/nonexistent/vipd.toml")).expect_err("missing file");
+        assert_eq!(errors.len(), 1);
+        let e = &errors[0];
+        assert_eq!(e.line, None);
+        assert!(e.problem.contains("cannot read"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/vipd.toml: cannot read"),
+            "{e}"
+        );
+    }
+
+    // ----- syntax, types, unknown keys ------------------------------------------------------
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let e = one("[[instance]]\nname = \"web\nvrid = 5\n");
+        check(&e, "instance[0].name", 2, 12, "TOML syntax");
+        assert!(e.allowed.contains('"'), "says what was expected: {e}");
+    }
+
+    #[test]
+    fn several_syntax_errors_are_reported() {
+        let errors = errs("[[instance]]\nname = \"a\"\nvrid = = 5\n[[instance]]\nname = 'b' 'c'\n");
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        check(&errors[0], "instance[0].vrid", 3, 8, "extra `=`");
+        check(&errors[2], "instance[1].name", 5, 12, "unexpected");
+    }
+
+    #[test]
+    fn duplicate_key_is_a_syntax_error_with_position() {
+        let e = one("[[instance]]\nname = \"a\"\nname = \"b\"\n");
+        check(&e, "instance[0].name", 3, 1, "already defined");
+    }
+
+    #[test]
+    fn wrong_type_says_what_is_allowed() {
+        let e = one(&inst(&[("vrid", "\"51\"")]));
+        check(&e, "instance[0].vrid", 4, 8, "wrong type: string");
+        assert_eq!(e.allowed, A_VRID);
+        let e = one(&inst(&[("virtual_addresses", "[\"10.0.0.5\", 7]")]));
+        check(&e, "instance[0].virtual_addresses[1]", 5, 34, "integer `7`");
+        assert_eq!(e.allowed, A_VIP);
+        let e = one(&inst(&[("advert_interval", "100")]));
+        check(
+            &e,
+            "instance[0].advert_interval",
+            6,
+            19,
+            "wrong type: integer",
+        );
+        assert_eq!(e.allowed, A_DURATION);
+    }
+
+    #[test]
+    fn instance_must_be_an_array_of_tables() {
+        let e = one("[instance]\nname = \"a\"\n");
+        check(&e, "instance", 1, 1, "wrong type");
+        assert_eq!(e.allowed, A_INSTANCES);
+    }
+
+    #[test]
+    fn unknown_top_level_key() {
+        let e = one(&format!("routerid = \"x\"\n{}", inst(&[])));
+        check(&e, "routerid", 1, 1, "unknown key `routerid`");
+        assert_eq!(e.allowed, "`global` or `instance`");
+    }
+
+    #[test]
+    fn unknown_key_in_global() {
+        let e = one(&format!("[global]\nrouterid = \"x\"\n{}", inst(&[])));
+        check(&e, "global.routerid", 2, 1, "did you mean `router_id`?");
+        assert!(e.allowed.contains("`router_id`") && e.allowed.contains("`control_socket`"));
+    }
+
+    #[test]
+    fn unknown_key_in_instance() {
+        let e = one(&inst(&[("vrdi", "5")]));
+        check(
+            &e,
+            "instance[0].vrdi",
+            6,
+            1,
+            "unknown key `vrdi` (did you mean `vrid`?)",
+        );
+        assert!(e.allowed.starts_with("one of `name`"), "{e}");
+        assert!(e.allowed.contains("`checksum_ipv4_pseudo_header`"), "{e}");
+        let e = one(&inst(&[("garbage", "5")]));
+        assert!(!e.problem.contains("did you mean"), "{e}");
+    }
+
+    // ----- structure -----------------------------------------------------------------------
+
+    #[test]
+    fn at_least_one_instance() {
+        let e = one("[global]\nrouter_id = \"a\"\n");
+        assert_eq!(e.key, "instance");
+        assert_eq!(e.line, None);
+        assert!(e.problem.contains("no [[instance]]"), "{e}");
+        let e = one("instance = []\n");
+        check(&e, "instance", 1, 12, "the list is empty");
+    }
+
+    #[test]
+    fn missing_required_keys_are_all_reported() {
+        let errors = errs("[[instance]]\npriority = 7\n");
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "instance[0].name",
+                "instance[0].interface",
+                "instance[0].vrid",
+                "instance[0].virtual_addresses"
+            ]
+        );
+        check(
+            &errors[2],
+            "instance[0].vrid",
+            1,
+            1,
+            "required key `vrid` is missing",
+        );
+    }
+
+    // ----- global --------------------------------------------------------------------------
+
+    #[test]
+    fn router_id_must_not_be_empty() {
+        let e = one(&format!("[global]\nrouter_id = \"\"\n{}", inst(&[])));
+        check(&e, "global.router_id", 2, 13, "must not be empty");
+    }
+
+    #[test]
+    fn control_socket_must_be_absolute() {
+        let e = one(&format!(
+            "[global]\ncontrol_socket = \"vipd.sock\"\n{}",
+            inst(&[])
+        ));
+        check(&e, "global.control_socket", 2, 18, "not an absolute path");
+    }
+
+    // ----- name ----------------------------------------------------------------------------
+
+    #[test]
+    fn name_must_not_be_empty() {
+        let e = one(&inst(&[("name", "\"\"")]));
+        check(&e, "instance[0].name", 2, 8, "must not be empty");
+    }
+
+    #[test]
+    fn name_characters_are_restricted() {
+        let e = one(&inst(&[("name", "\"web 1\"")]));
+        check(
+            &e,
+            "instance[0].name",
+            2,
+            8,
+            "contains ' ', which is not allowed",
+        );
+    }
+
+    #[test]
+    fn name_length_is_limited() {
+        let long = format!("\"{}\"", "a".repeat(65));
+        let e = one(&inst(&[("name", &long)]));
+        check(&e, "instance[0].name", 2, 8, "65 characters long");
+        ok(&inst(&[("name", &format!("\"{}\"", "a".repeat(64)))]));
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let text = format!("{}{}", inst(&[]), inst(&[("vrid", "52")]));
+        let e = one(&text);
+        check(
+            &e,
+            "instance[1].name",
+            7,
+            8,
+            "already the name of instance[0] (line 2)",
+        );
+    }
+
+    // ----- interface -----------------------------------------------------------------------
+
+    #[test]
+    fn interface_must_not_be_empty() {
+        let e = one(&inst(&[("interface", "\"\"")]));
+        check(&e, "instance[0].interface", 3, 13, "must not be empty");
+    }
+
+    #[test]
+    fn interface_is_at_most_15_bytes() {
+        let e = one(&inst(&[("interface", "\"abcdefghijklmnop\"")]));
+        check(&e, "instance[0].interface", 3, 13, "16 bytes long");
+        ok(&inst(&[("interface", "\"abcdefghijklmno\"")]));
+    }
+
+    #[test]
+    fn interface_is_not_dot_or_dotdot() {
+        for name in ["\".\"", "\"..\""] {
+            let e = one(&inst(&[("interface", name)]));
+            check(
+                &e,
+                "instance[0].interface",
+                3,
+                13,
+                "not a valid interface name",
+            );
+        }
+    }
+
+    #[test]
+    fn interface_has_no_slash() {
+        let e = one(&inst(&[("interface", "\"eth/0\"")]));
+        check(&e, "instance[0].interface", 3, 13, "contains '/'");
+    }
+
+    #[test]
+    fn interface_has_no_colon() {
+        let e = one(&inst(&[("interface", "\"eth0:1\"")]));
+        check(&e, "instance[0].interface", 3, 13, "address label");
+    }
+
+    #[test]
+    fn interface_has_no_whitespace() {
+        let e = one(&inst(&[("interface", "\"eth 0\"")]));
+        check(&e, "instance[0].interface", 3, 13, "whitespace");
+    }
+
+    // ----- vrid, priority, version ---------------------------------------------------------
+
+    #[test]
+    fn vrid_range() {
+        for v in ["0", "256", "-1"] {
+            let e = one(&inst(&[("vrid", v)]));
+            check(
+                &e,
+                "instance[0].vrid",
+                4,
+                8,
+                &format!("{v} is out of range"),
+            );
+        }
+    }
+
+    #[test]
+    fn priority_zero_is_reserved() {
+        let e = one(&inst(&[("priority", "0")]));
+        check(&e, "instance[0].priority", 6, 12, "master is leaving");
+    }
+
+    #[test]
+    fn priority_range() {
+        let e = one(&inst(&[("priority", "256")]));
+        check(&e, "instance[0].priority", 6, 12, "256 is out of range");
+        assert_eq!(ok(&inst(&[("priority", "255")])).instances[0].priority, 255);
+    }
+
+    #[test]
+    fn version_is_2_or_3() {
+        let e = one(&inst(&[("version", "4")]));
+        check(&e, "instance[0].version", 6, 11, "4 is not a VRRP version");
+        assert_eq!(e.allowed, A_VERSION);
+    }
+
+    // ----- advert_interval -----------------------------------------------------------------
+
+    #[test]
+    fn advert_interval_must_be_a_duration() {
+        let e = one(&inst(&[("advert_interval", "\"1.5s\"")]));
+        check(&e, "instance[0].advert_interval", 6, 19, "fractions");
+        assert_eq!(e.allowed, A_DURATION);
+    }
+
+    #[test]
+    fn advert_interval_v3_range() {
+        for d in ["\"0ms\"", "\"40960ms\"", "\"1m\""] {
+            let e = one(&inst(&[("advert_interval", d)]));
+            check(
+                &e,
+                "instance[0].advert_interval",
+                6,
+                19,
+                "out of range for VRRPv3",
+            );
+            assert_eq!(e.allowed, A_INTERVAL_V3);
+        }
+    }
+
+    #[test]
+    fn advert_interval_v3_steps_of_10ms() {
+        let e = one(&inst(&[("advert_interval", "\"15ms\"")]));
+        check(
+            &e,
+            "instance[0].advert_interval",
+            6,
+            19,
+            "not a multiple of 10ms",
+        );
+    }
+
+    #[test]
+    fn advert_interval_v2_whole_seconds() {
+        let e = one(&inst(&[
+            ("version", "2"),
+            ("advert_interval", "\"1500ms\""),
+        ]));
+        check(
+            &e,
+            "instance[0].advert_interval",
+            7,
+            19,
+            "whole number of seconds",
+        );
+        assert_eq!(e.allowed, A_INTERVAL_V2);
+    }
+
+    #[test]
+    fn advert_interval_v2_range() {
+        for d in ["\"0s\"", "\"256s\""] {
+            let e = one(&inst(&[("version", "2"), ("advert_interval", d)]));
+            check(
+                &e,
+                "instance[0].advert_interval",
+                7,
+                19,
+                "out of range for VRRPv2",
+            );
+        }
+    }
+
+    // ----- virtual_addresses ---------------------------------------------------------------
+
+    #[test]
+    fn virtual_addresses_not_empty() {
+        let e = one(&inst(&[("virtual_addresses", "[]")]));
+        check(
+            &e,
+            "instance[0].virtual_addresses",
+            5,
+            21,
+            "the list is empty",
+        );
+    }
+
+    #[test]
+    fn virtual_address_must_parse() {
+        let e = one(&inst(&[("virtual_addresses", "[\"10.0.0.300/24\"]")]));
+        check(
+            &e,
+            "instance[0].virtual_addresses[0]",
+            5,
+            22,
+            "not an IPv4 or IPv6 address",
+        );
+    }
+
+    #[test]
+    fn virtual_address_prefix_must_be_a_number() {
+        let e = one(&inst(&[("virtual_addresses", "[\"10.0.0.5/x\"]")]));
+        check(
+            &e,
+            "instance[0].virtual_addresses[0]",
+            5,
+            22,
+            "`/x` is not a number",
+        );
+        let e = one(&inst(&[("virtual_addresses", "[\"10.0.0.5/\"]")]));
+        check(
+            &e,
+            "instance[0].virtual_addresses[0]",
+            5,
+            22,
+            "is not a number",
+        );
+    }
+
+    #[test]
+    fn virtual_address_prefix_length_limit() {
+        let e = one(&inst(&[("virtual_addresses", "[\"10.0.0.5/33\"]")]));
+        check(
+            &e,
+            "instance[0].virtual_addresses[0]",
+            5,
+            22,
+            "longer than the 32 bits",
+        );
+        let e = one(&inst(&[("virtual_addresses", "[\"2001:db8::5/129\"]")]));
+        check(
+            &e,
+            "instance[0].virtual_addresses[0]",
+            5,
+            22,
+            "longer than the 128 bits",
+        );
+    }
+
+    #[test]
+    fn virtual_addresses_of_one_family() {
+        let e = one(&inst(&[(
+            "virtual_addresses",
+            "[\"10.0.0.5\", \"2001:db8::5\"]",
+        )]));
+        check(
+            &e,
+            "instance[0].virtual_addresses[1]",
+            5,
+            34,
+            "first address is IPv4",
+        );
+    }
+
+    #[test]
+    fn virtual_addresses_without_duplicates() {
+        let e = one(&inst(&[(
+            "virtual_addresses",
+            "[\"10.0.0.5/24\", \"10.0.0.5/32\"]",
+        )]));
+        check(
+            &e,
+            "instance[0].virtual_addresses[1]",
+            5,
+            37,
+            "already listed as virtual_addresses[0]",
+        );
+    }
+
+    #[test]
+    fn virtual_address_not_multicast() {
+        let e = one(&inst(&[("virtual_addresses", "[\"224.0.0.18\"]")]));
+        check(&e, "instance[0].virtual_addresses[0]", 5, 22, "multicast");
+    }
+
+    #[test]
+    fn virtual_address_not_unspecified() {
+        let e = one(&inst(&[("virtual_addresses", "[\"::\"]")]));
+        check(&e, "instance[0].virtual_addresses[0]", 5, 22, "unspecified");
+    }
+
+    #[test]
+    fn virtual_address_not_loopback() {
+        let e = one(&inst(&[("virtual_addresses", "[\"127.0.0.2/8\"]")]));
+        check(&e, "instance[0].virtual_addresses[0]", 5, 22, "loopback");
+    }
+
+    #[test]
+    fn virtual_address_not_broadcast() {
+        let e = one(&inst(&[("virtual_addresses", "[\"255.255.255.255\"]")]));
+        check(&e, "instance[0].virtual_addresses[0]", 5, 22, "broadcast");
+    }
+
+    #[test]
+    fn at_most_255_virtual_addresses() {
+        let list: Vec<String> = (0..256)
+            .map(|n| format!("\"10.1.{}.{}\"", n / 200, n % 200 + 1))
+            .collect();
+        let e = one(&inst(&[(
+            "virtual_addresses",
+            &format!("[{}]", list.join(", ")),
+        )]));
+        check(&e, "instance[0].virtual_addresses", 5, 21, "256 addresses");
+        let list = &list[..255];
+        ok(&inst(&[(
+            "virtual_addresses",
+            &format!("[{}]", list.join(", ")),
+        )]));
+    }
+
+    #[test]
+    fn ipv6_needs_version_3() {
+        let e = one(&inst(&[
+            ("version", "2"),
+            ("virtual_addresses", "[\"2001:db8::5\"]"),
+        ]));
+        check(&e, "instance[0].version", 6, 11, "only IPv4");
+    }
+
+    // ----- unicast_peers -------------------------------------------------------------------
+
+    #[test]
+    fn unicast_peer_must_parse() {
+        let e = one(&inst(&[("unicast_peers", "[\"lb2\"]")]));
+        check(
+            &e,
+            "instance[0].unicast_peers[0]",
+            6,
+            18,
+            "not an IPv4 or IPv6 address",
+        );
+        let e = one(&inst(&[("unicast_peers", "[\"10.0.0.2/24\"]")]));
+        check(
+            &e,
+            "instance[0].unicast_peers[0]",
+            6,
+            18,
+            "a peer is a single address",
+        );
+    }
+
+    #[test]
+    fn unicast_peers_match_the_family() {
+        let e = one(&inst(&[("unicast_peers", "[\"fe80::2\"]")]));
+        check(
+            &e,
+            "instance[0].unicast_peers[0]",
+            6,
+            18,
+            "the virtual addresses are IPv4",
+        );
+    }
+
+    #[test]
+    fn unicast_peers_without_duplicates() {
+        let e = one(&inst(&[("unicast_peers", "[\"10.0.0.2\", \"10.0.0.2\"]")]));
+        check(
+            &e,
+            "instance[0].unicast_peers[1]",
+            6,
+            30,
+            "already listed as unicast_peers[0]",
+        );
+    }
+
+    #[test]
+    fn unicast_peer_not_multicast() {
+        let e = one(&inst(&[("unicast_peers", "[\"224.0.0.18\"]")]));
+        check(&e, "instance[0].unicast_peers[0]", 6, 18, "multicast");
+    }
+
+    #[test]
+    fn unicast_peer_not_unspecified() {
+        let e = one(&inst(&[("unicast_peers", "[\"0.0.0.0\"]")]));
+        check(&e, "instance[0].unicast_peers[0]", 6, 18, "unspecified");
+    }
+
+    // ----- auth_pass -----------------------------------------------------------------------
+
+    #[test]
+    fn auth_pass_only_with_version_2() {
+        let e = one(&inst(&[("auth_pass", "\"secret\"")]));
+        check(
+            &e,
+            "instance[0].auth_pass",
+            6,
+            13,
+            "VRRPv3 (RFC 5798) has no authentication",
+        );
+    }
+
+    #[test]
+    fn auth_pass_not_empty() {
+        let e = one(&inst(&[("version", "2"), ("auth_pass", "\"\"")]));
+        check(&e, "instance[0].auth_pass", 7, 13, "must not be empty");
+    }
+
+    #[test]
+    fn auth_pass_at_most_8_bytes() {
+        let e = one(&inst(&[("version", "2"), ("auth_pass", "\"123456789\"")]));
+        check(
+            &e,
+            "instance[0].auth_pass",
+            7,
+            13,
+            "9 bytes long; keepalived would silently cut",
+        );
+        // Bytes, not characters: 5 two-byte characters are 10 bytes.
+        let e = one(&inst(&[("version", "2"), ("auth_pass", "\"ééééé\"")]));
+        check(&e, "instance[0].auth_pass", 7, 13, "10 bytes long");
+    }
+
+    // ----- checksum_ipv4_pseudo_header -----------------------------------------------------
+
+    #[test]
+    fn checksum_setting_not_for_v2() {
+        let e = one(&inst(&[
+            ("version", "2"),
+            ("checksum_ipv4_pseudo_header", "true"),
+        ]));
+        check(
+            &e,
+            "instance[0].checksum_ipv4_pseudo_header",
+            7,
+            31,
+            "VRRPv2 (RFC 3768) checksums never",
+        );
+    }
+
+    #[test]
+    fn checksum_setting_not_for_ipv6() {
+        let e = one(&inst(&[
+            ("virtual_addresses", "[\"2001:db8::5\"]"),
+            ("checksum_ipv4_pseudo_header", "false"),
+        ]));
+        check(
+            &e,
+            "instance[0].checksum_ipv4_pseudo_header",
+            6,
+            31,
+            "always includes the IPv6 pseudo-header",
+        );
+    }
+
+    // ----- across instances ----------------------------------------------------------------
+
+    #[test]
+    fn interface_vrid_family_is_unique() {
+        let text = format!("{}{}", inst(&[]), inst(&[("name", "\"db\"")]));
+        let e = one(&text);
+        check(
+            &e,
+            "instance[1].vrid",
+            9,
+            8,
+            "instance[0] (`web`) already runs VRID 51 for IPv4 on `eth0`",
+        );
+        // Another interface or another family is another election.
+        ok(&format!(
+            "{}{}",
+            inst(&[]),
+            inst(&[("name", "\"db\""), ("interface", "\"eth1\"")])
+        ));
+    }
+
+    #[test]
+    fn all_errors_are_collected() {
+        let text = format!(
+            "[global]\ncontrol_socket = \"x.sock\"\n{}{}",
+            inst(&[("vrid", "0"), ("priority", "0"), ("auth_pass", "\"x\"")]),
+            inst(&[
+                ("name", "\"web\""),
+                ("interface", "\"a/b\""),
+                ("advert_interval", "\"5ms\"")
+            ]),
+        );
+        let errors = errs(&text);
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "global.control_socket",
+                "instance[0].vrid",
+                "instance[0].priority",
+                "instance[0].auth_pass",
+                "instance[1].name",
+                "instance[1].interface",
+                "instance[1].advert_interval",
+            ],
+            "{errors:#?}"
+        );
+        let lines: Vec<Option<usize>> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 6, 8, 9, 11, 12, 15].map(Some), "in file order");
+    }
+
+    #[test]
+    fn positions_survive_crlf_and_inline_tables() {
+        let text = "[global]\r\nrouter_id = \"a\"\r\n[[instance]]\r\nname = \"web\"\r\n\
+                    interface = \"eth0\"\r\nvrid = 0\r\nvirtual_addresses = [\"10.0.0.5\"]\r\n";
+        check(&one(text), "instance[0].vrid", 6, 8, "0 is out of range");
+        let text = "instance = [\n  { name = \"a\", interface = \"eth0\", vrid = 1, \
+                    virtual_addresses = [\"10.0.0.5\"] },\n  { name = \"b\", interface = \"eth0\", \
+                    vrid = 1, virtual_addresses = [\"10.0.0.6\"] },\n]\n";
+        check(&one(text), "instance[1].vrid", 3, 44, "already runs VRID 1");
+    }
+
+    // ----- durations -----------------------------------------------------------------------
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("10ms"), Ok(Duration::from_millis(10)));
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("007ms"), Ok(Duration::from_millis(7)));
+    }
+
+    #[test]
+    fn durations_reject_bad_input() {
+        for (input, fragment) in [
+            ("", "empty"),
+            ("100", "unit is missing"),
+            ("1.5s", "fractions"),
+            ("1,5s", "fractions"),
+            ("-1s", "negative"),
+            ("+1s", "does not start with a number"),
+            (" 1s", "does not start with a number"),
+            ("ms", "does not start with a number"),
+            ("1 s", "no space"),
+            ("1h", "unknown unit `h`"),
+            ("1S", "unknown unit `S`"),
+            ("1sec", "unknown unit `sec`"),
+            ("1s ", "unknown unit `s `"),
+            ("1m30s", "unknown unit `m30s`"),
+            ("1e3ms", "unknown unit `e3ms`"),
+            ("18446744073709551616ms", "too large"),
+            ("307445734561825861m", "too large"),
+        ] {
+            match parse_duration(input) {
+                Ok(d) => panic!("{input:?} parsed as {d:?}"),
+                Err(e) => assert!(e.contains(fragment), "{input:?}: {e:?} lacks {fragment:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! The agent: a single-threaded tokio event loop that owns every instance's state machine and
+//! carries out their actions (adverts, addresses, announcements). Inputs are adverts from the
+//! receive tasks, interface changes from netlink, timers, signals and status requests.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::announce;
+use crate::config::{Config, InstanceConfig};
+use crate::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
+use crate::fsm::{Action, Event, Fsm, Params, State};
+use crate::netlink::{Change, IfState, Netlink};
+use crate::network::{self, FrameSocket, VrrpSocket};
+use crate::packet::{self, AdvertOut};
+use crate::receive::{self, Inbound, RxStats, VridTable};
+use crate::units::Family;
+
+/// Announcements on takeover: a burst per address, repeated once after a delay so that
+/// hosts whose neighbour entry was locked (Linux locktime) during the first burst follow too.
+const ANNOUNCE_BURST: usize = 5;
+const ANNOUNCE_REPEAT_AFTER: Duration = Duration::from_secs(5);
+/// Netlink can lose events (overruns, messages it cannot parse): re-read every interface
+/// this often so a missed carrier change cannot leave an instance in the wrong state.
+const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
+/// How often an address-list mismatch from a peer is logged per instance.
+const MISMATCH_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+struct Counters {
+    adverts_received: u64,
+    adverts_sent: u64,
+    send_errors: u64,
+    address_list_mismatches: u64,
+    transitions: u64,
+}
+
+struct Instance {
+    cfg: InstanceConfig,
+    addresses: Vec<IpAddr>,
+    fsm: Fsm,
+    /// Index into `Agent::links`.
+    link: usize,
+    /// The tie-break / source address last given to the state machine.
+    local: Option<IpAddr>,
+    announce_again_at: Option<Duration>,
+    mismatch_logged_at: Option<Duration>,
+    counters: Counters,
+}
+
+/// One (interface, family) pair: the socket that serves all its VRIDs.
+struct Link {
+    interface: String,
+    family: Family,
+    /// The interface as netlink last described it; `None` while it does not exist.
+    state: Option<IfState>,
+    socket: Option<Arc<VrrpSocket>>,
+    reader: Option<JoinHandle<()>>,
+    table: Arc<VridTable>,
+    stats: Arc<RxStats>,
+}
+
+pub struct Agent {
+    router_id: String,
+    epoch: Instant,
+    instances: Vec<Instance>,
+    links: Vec<Link>,
+    netlink: Netlink,
+    frames: FrameSocket,
+    inbound_tx: mpsc::Sender<Inbound>,
+    actions: Vec<Action>,
+    tx_buf: Vec<u8>,
+}
+
+/// Run the agent until SIGTERM/SIGINT. Errors are fatal start-up problems (exit 1).
+pub async fn run(config: Config) -> Result<(), String> {
+    let (netlink, mut changes) =
+        Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
+    let frames =
+        FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
+    let (inbound_tx, mut inbound) = mpsc::channel(4096);
+    let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
+    let mut agent = Agent::new(&config, netlink, frames, inbound_tx);
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+
+    agent.start().await?;
+    control::serve(&config.global.control_socket, status_tx).map_err(|e| {
+        format!(
+            "{}: cannot open the control socket: {e}",
+            config.global.control_socket.display()
+        )
+    })?;
+    tracing::info!(
+        instances = agent.instances.len(),
+        control_socket = %config.global.control_socket.display(),
+        "vipd running"
+    );
+
+    let mut resync = tokio::time::interval(RESYNC_INTERVAL);
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let deadline = agent.next_deadline();
+        tokio::select! {
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => {
+                tracing::warn!("SIGHUP: configuration reload is not supported yet; ignoring");
+            }
+            Some(msg) = inbound.recv() => agent.on_advert(msg).await,
+            Some(change) = changes.recv() => agent.on_change(change).await,
+            Some(reply) = status_rx.recv() => { let _ = reply.send(agent.status()); }
+            _ = tokio::time::sleep_until(deadline) => agent.on_timers().await,
+            _ = resync.tick() => agent.resync().await,
+        }
+    }
+    agent.shutdown().await;
+    let _ = std::fs::remove_file(&config.global.control_socket);
+    Ok(())
+}
+
+impl Agent {
+    fn new(
+        config: &Config,
+        netlink: Netlink,
+        frames: FrameSocket,
+        inbound_tx: mpsc::Sender<Inbound>,
+    ) -> Agent {
+        let mut links: Vec<Link> = Vec::new();
+        let mut instances = Vec::new();
+        for cfg in &config.instances {
+            let key = (cfg.interface.as_str(), cfg.family);
+            let link = match links
+                .iter()
+                .position(|l| (l.interface.as_str(), l.family) == key)
+            {
+                Some(i) => i,
+                None => {
+                    links.push(Link {
+                        interface: cfg.interface.clone(),
+                        family: cfg.family,
+                        state: None,
+                        socket: None,
+                        reader: None,
+                        table: Arc::new(VridTable::new(std::iter::empty())),
+                        stats: Arc::default(),
+                    });
+                    links.len() - 1
+                }
+            };
+            instances.push(Instance {
+                addresses: cfg.virtual_addresses.iter().map(|v| v.addr).collect(),
+                fsm: Fsm::new(Params {
+                    version: cfg.version,
+                    priority: cfg.priority,
+                    advert_interval: cfg.advert_interval,
+                    preempt: cfg.preempt,
+                }),
+                cfg: cfg.clone(),
+                link,
+                local: None,
+                announce_again_at: None,
+                mismatch_logged_at: None,
+                counters: Counters::default(),
+            });
+        }
+        for (li, link) in links.iter_mut().enumerate() {
+            let members = instances
+                .iter()
+                .enumerate()
+                .filter(|(_, inst)| inst.link == li)
+                .map(|(i, inst)| (i, &inst.cfg));
+            link.table = Arc::new(VridTable::new(members));
+        }
+        Agent {
+            router_id: config.global.router_id.clone(),
+            epoch: Instant::now(),
+            instances,
+            links,
+            netlink,
+            frames,
+            inbound_tx,
+            actions: Vec::new(),
+            tx_buf: Vec::with_capacity(1500),
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Clean up what a crashed predecessor left, learn the interfaces, join the elections.
+    async fn start(&mut self) -> Result<(), String> {
+        for li in 0..self.links.len() {
+            let name = self.links[li].interface.clone();
+            match self.netlink.interface(&name).await {
+                Ok(Some(state)) => {
+                    self.remove_leftovers(li, &state).await;
+                    self.refresh_link(li, Some(state))
+                        .map_err(|e| format!("interface {name}: {e}"))?;
+                }
+                Ok(None) => {
+                    tracing::warn!(interface = %name, "interface does not exist (yet): instances on it start in fault");
+                }
+                Err(e) => return Err(format!("interface {name}: {e}")),
+            }
+        }
+        let now = self.now();
+        for i in 0..self.instances.len() {
+            let local = self.usable_address(i);
+            self.instances[i].local = local;
+            self.feed(i, now, Event::Interface(local)).await;
+            self.feed(i, now, Event::Startup).await;
+        }
+        Ok(())
+    }
+
+    /// A virtual address already on the interface at start was left by a previous run that
+    /// died without cleaning up; keeping it would make two hosts answer for it.
+    async fn remove_leftovers(&mut self, li: usize, state: &IfState) {
+        for inst in self.instances.iter().filter(|inst| inst.link == li) {
+            for vip in &inst.cfg.virtual_addresses {
+                if state.addrs.iter().any(|a| a.addr == vip.addr) {
+                    tracing::info!(instance = %inst.cfg.name, address = %vip, "removing a virtual address left by a previous run");
+                    if let Err(e) = self
+                        .netlink
+                        .del_address(state.index, vip.addr, vip.prefix_len)
+                        .await
+                    {
+                        tracing::warn!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot remove leftover address");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Take in a fresh view of a link; (re)open its socket when the interface index changed.
+    fn refresh_link(&mut self, li: usize, state: Option<IfState>) -> std::io::Result<()> {
+        let inbound_tx = self.inbound_tx.clone();
+        let link = &mut self.links[li];
+        let old_index = link.state.as_ref().map(|s| s.index);
+        let new_index = state.as_ref().map(|s| s.index);
+        link.state = state;
+        if old_index == new_index && link.socket.is_some() {
+            return Ok(());
+        }
+        if let Some(reader) = link.reader.take() {
+            reader.abort();
+        }
+        link.socket = None;
+        let Some(index) = new_index else {
+            return Ok(());
+        };
+        let socket = Arc::new(VrrpSocket::open(link.family, &link.interface, index)?);
+        link.reader = Some(tokio::spawn(receive::read_loop(
+            socket.clone(),
+            link.interface.clone(),
+            link.family,
+            link.table.clone(),
+            link.stats.clone(),
+            inbound_tx,
+        )));
+        link.socket = Some(socket);
+        Ok(())
+    }
+
+    /// The address instance `i` can speak from, if its interface can carry VRRP now.
+    fn usable_address(&self, i: usize) -> Option<IpAddr> {
+        let link = &self.links[self.instances[i].link];
+        link.socket.as_ref()?;
+        let state = link.state.as_ref().filter(|s| s.up)?;
+        let is_vip = |a: &IpAddr| {
+            self.instances
+                .iter()
+                .any(|inst| inst.link == self.instances[i].link && inst.addresses.contains(a))
+        };
+        state
+            .addrs
+            .iter()
+            .filter(|a| !a.tentative && !is_vip(&a.addr))
+            .map(|a| (a.addr, a.secondary))
+            .find(|(addr, secondary)| match (link.family, addr) {
+                // IPv4: the interface's primary address is the source and tie-break key.
+                (Family::V4, IpAddr::V4(_)) => !secondary,
+                // IPv6: the link-local address (RFC 9568 section 5.1.2.2).
+                (Family::V6, IpAddr::V6(v6)) => v6.is_unicast_link_local(),
+                _ => false,
+            })
+            .map(|(addr, _)| addr)
+    }
+
+    /// The next time a timer is due, or far in the future when none is armed.
+    fn next_deadline(&self) -> Instant {
+        let next = self
+            .instances
+            .iter()
+            .flat_map(|inst| [inst.fsm.poll_timeout(), inst.announce_again_at])
+            .flatten()
+            .min();
+        match next {
+            Some(d) => self.epoch + d,
+            None => Instant::now() + Duration::from_secs(3600),
+        }
+    }
+
+    async fn on_timers(&mut self) {
+        let now = self.now();
+        for i in 0..self.instances.len() {
+            let inst = &mut self.instances[i];
+            if inst.fsm.poll_timeout().is_some_and(|t| t <= now) {
+                inst.fsm.handle_timeout(now, &mut self.actions);
+                self.execute(i).await;
+            }
+            let inst = &mut self.instances[i];
+            if inst.announce_again_at.is_some_and(|t| t <= now) {
+                inst.announce_again_at = None;
+                self.announce(i);
+            }
+        }
+    }
+
+    async fn on_advert(&mut self, msg: Inbound) {
+        let now = self.now();
+        let Some(inst) = self.instances.get_mut(msg.instance) else {
+            return;
+        };
+        inst.counters.adverts_received += 1;
+        if !msg.addresses_match {
+            inst.counters.address_list_mismatches += 1;
+            if inst
+                .mismatch_logged_at
+                .is_none_or(|t| now.saturating_sub(t) >= MISMATCH_LOG_INTERVAL)
+            {
+                inst.mismatch_logged_at = Some(now);
+                tracing::warn!(
+                    instance = %inst.cfg.name,
+                    src = %msg.advert.src,
+                    count = inst.counters.address_list_mismatches,
+                    "peer advertises a different address list (accepted, RFC 9568); check both configurations"
+                );
+            }
+        }
+        self.feed(msg.instance, now, Event::Advert(msg.advert))
+            .await;
+    }
+
+    /// Netlink says something changed on an interface: re-read it.
+    async fn on_change(&mut self, change: Change) {
+        let index = match change {
+            Change::Link { index } | Change::Addr { index } => index,
+        };
+        match self.netlink.interface_by_index(index).await {
+            Ok(state) => self.apply_interface(index, state).await,
+            Err(e) => tracing::warn!(index, error = %e, "cannot read interface state"),
+        }
+    }
+
+    /// Re-read every configured interface by name.
+    async fn resync(&mut self) {
+        for li in 0..self.links.len() {
+            let name = self.links[li].interface.clone();
+            let known = self.links[li].state.as_ref().map(|s| s.index);
+            match self.netlink.interface(&name).await {
+                Ok(Some(state)) => self.apply_interface(state.index, Some(state)).await,
+                Ok(None) => {
+                    if let Some(index) = known {
+                        self.apply_interface(index, None).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(interface = %name, error = %e, "cannot read interface state")
+                }
+            }
+        }
+    }
+
+    /// Take in what interface `index` looks like now (`None`: it is gone) and tell the
+    /// instances whose usable address changed.
+    async fn apply_interface(&mut self, index: u32, state: Option<IfState>) {
+        for li in 0..self.links.len() {
+            let link = &self.links[li];
+            let ours_now = state.as_ref().is_some_and(|s| s.name == link.interface);
+            let ours_before = link.state.as_ref().is_some_and(|s| s.index == index);
+            if !ours_now && !ours_before {
+                continue;
+            }
+            let fresh = if ours_now { state.clone() } else { None };
+            if let Err(e) = self.refresh_link(li, fresh) {
+                tracing::error!(interface = %self.links[li].interface, error = %e, "cannot open the VRRP socket");
+            }
+            self.update_instances_on(li).await;
+        }
+    }
+
+    async fn update_instances_on(&mut self, li: usize) {
+        let now = self.now();
+        for i in 0..self.instances.len() {
+            if self.instances[i].link != li {
+                continue;
+            }
+            let local = self.usable_address(i);
+            if local != self.instances[i].local {
+                // Actions of this event (a priority-0 advert) still go out from the old address.
+                self.feed(i, now, Event::Interface(local)).await;
+                self.instances[i].local = local;
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        tracing::info!("shutting down: releasing master roles");
+        let now = self.now();
+        for i in 0..self.instances.len() {
+            self.feed(i, now, Event::Shutdown).await;
+        }
+    }
+
+    async fn feed(&mut self, i: usize, now: Duration, event: Event) {
+        self.instances[i].fsm.handle(now, event, &mut self.actions);
+        self.execute(i).await;
+    }
+
+    /// Carry out what the state machine asked for, in order.
+    async fn execute(&mut self, i: usize) {
+        let mut actions = std::mem::take(&mut self.actions);
+        for action in actions.drain(..) {
+            match action {
+                Action::SendAdvert { priority } => self.send_advert(i, priority),
+                Action::AddAddresses => self.set_addresses(i, true).await,
+                Action::RemoveAddresses => self.set_addresses(i, false).await,
+                Action::Announce => {
+                    self.announce(i);
+                    self.instances[i].announce_again_at = Some(self.now() + ANNOUNCE_REPEAT_AFTER);
+                }
+                Action::StateChanged { from, to, reason } => {
+                    let inst = &mut self.instances[i];
+                    inst.counters.transitions += 1;
+                    if to != State::Master {
+                        inst.announce_again_at = None;
+                    }
+                    tracing::info!(instance = %inst.cfg.name, %from, %to, %reason, "state change");
+                }
+            }
+        }
+        // Hand the (empty) buffer back so its capacity is reused.
+        self.actions = actions;
+    }
+
+    fn send_advert(&mut self, i: usize, priority: u8) {
+        let inst = &mut self.instances[i];
+        let link = &self.links[inst.link];
+        let (Some(socket), Some(src)) = (link.socket.as_ref(), inst.local) else {
+            return;
+        };
+        let out = AdvertOut {
+            version: inst.cfg.version,
+            vrid: inst.cfg.vrid,
+            priority,
+            interval: inst.cfg.advert_interval,
+            addresses: &inst.addresses,
+            auth_pass: inst.cfg.auth_pass,
+            checksum_ipv4_pseudo_header: inst.cfg.checksum_ipv4_pseudo_header,
+        };
+        let group = [network::multicast_group(link.family)];
+        let peers: &[IpAddr] = if inst.cfg.unicast_peers.is_empty() {
+            &group
+        } else {
+            &inst.cfg.unicast_peers
+        };
+        for &dst in peers {
+            // The checksum may cover the destination (pseudo-header): encode per peer.
+            packet::encode(&out, src, dst, &mut self.tx_buf);
+            match socket.send(&self.tx_buf, src, dst) {
+                Ok(()) => inst.counters.adverts_sent += 1,
+                Err(e) => {
+                    inst.counters.send_errors += 1;
+                    tracing::debug!(instance = %inst.cfg.name, %dst, error = %e, "advert not sent");
+                }
+            }
+        }
+    }
+
+    async fn set_addresses(&mut self, i: usize, add: bool) {
+        let inst = &self.instances[i];
+        let Some(index) = self.links[inst.link].state.as_ref().map(|s| s.index) else {
+            return;
+        };
+        for vip in &inst.cfg.virtual_addresses {
+            let res = if add {
+                self.netlink
+                    .add_address(index, vip.addr, vip.prefix_len)
+                    .await
+            } else {
+                self.netlink
+                    .del_address(index, vip.addr, vip.prefix_len)
+                    .await
+            };
+            if let Err(e) = res {
+                tracing::error!(instance = %inst.cfg.name, address = %vip, add, error = %e, "address change failed");
+            }
+        }
+    }
+
+    /// Gratuitous ARP requests (IPv4) or unsolicited neighbour advertisements (IPv6) for
+    /// every virtual address, so switches and hosts move to this interface at once.
+    fn announce(&self, i: usize) {
+        let inst = &self.instances[i];
+        let link = &self.links[inst.link];
+        let Some(state) = link.state.as_ref() else {
+            return;
+        };
+        let Some(mac) = state.mac else {
+            return;
+        };
+        let router = is_ipv6_router(&link.interface);
+        for vip in &inst.addresses {
+            // The NA is sourced from the virtual address itself, as keepalived does; it is
+            // on the interface by now and RFC 4861 allows any of the interface's addresses.
+            let frame = match vip {
+                IpAddr::V4(v4) => announce::gratuitous_arp(mac, *v4),
+                IpAddr::V6(v6) => announce::unsolicited_na(mac, *v6, *v6, router),
+            };
+            for _ in 0..ANNOUNCE_BURST {
+                if let Err(e) = self.frames.send(state.index, &frame) {
+                    tracing::debug!(instance = %inst.cfg.name, address = %vip, error = %e, "announcement not sent");
+                }
+            }
+        }
+    }
+
+    fn status(&self) -> Status {
+        let instances = self
+            .instances
+            .iter()
+            .map(|inst| {
+                let link = &self.links[inst.link];
+                InstanceStatus {
+                    name: inst.cfg.name.clone(),
+                    state: inst.fsm.state().name().to_string(),
+                    priority: inst.cfg.priority,
+                    effective_priority: inst.fsm.effective_priority(),
+                    vrid: inst.cfg.vrid,
+                    version: inst.cfg.version.number(),
+                    interface: inst.cfg.interface.clone(),
+                    family: link.family.to_string(),
+                    master_address: inst.fsm.master_address().map(|a| a.to_string()),
+                    virtual_addresses: inst
+                        .cfg
+                        .virtual_addresses
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect(),
+                    advert_interval_ms: inst.cfg.advert_interval.to_duration().as_millis() as u64,
+                    master_advert_interval_ms: inst
+                        .fsm
+                        .master_adver_interval()
+                        .to_duration()
+                        .as_millis() as u64,
+                    adverts_received: inst.counters.adverts_received,
+                    adverts_sent: inst.counters.adverts_sent,
+                    send_errors: inst.counters.send_errors,
+                    address_list_mismatches: inst.counters.address_list_mismatches,
+                    transitions: inst.counters.transitions,
+                }
+            })
+            .collect();
+        let receive = self
+            .links
+            .iter()
+            .map(|l| ReceiveStatus {
+                interface: l.interface.clone(),
+                family: l.family.to_string(),
+                received: l.stats.received(),
+                drops: l.stats.drops(),
+            })
+            .collect();
+        Status {
+            router_id: self.router_id.clone(),
+            instances,
+            receive,
+        }
+    }
+}
+
+/// RFC 4861: the R flag of a neighbour advertisement says whether the sender is a router.
+fn is_ipv6_router(interface: &str) -> bool {
+    let path = format!("/proc/sys/net/ipv6/conf/{interface}/forwarding");
+    std::fs::read_to_string(path).is_ok_and(|s| s.trim() == "1")
+}

@@ -1,0 +1,700 @@
+//! Interface state and virtual-address management over rtnetlink.
+//!
+//! Two netlink sockets are used: a request socket (queries, address add/del)
+//! and a monitor socket subscribed to link and IPv4/IPv6 address multicast
+//! groups. Monitor events are deliberately coarse ([`Change`]): they only say
+//! *which* interface changed, and the caller re-queries it. This keeps the
+//! caller's view consistent (the query is authoritative) and makes lost or
+//! unparseable events harmless as long as a later event or a resync follows.
+//!
+//! The runtime driving this module must have both the IO and the time driver
+//! enabled (`enable_all()`, as `#[tokio::main]` does): sockets are registered
+//! with the reactor and every kernel request is bounded by a timeout.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::pin::pin;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::sys::AsyncSocket;
+use rtnetlink::{AddressMessageBuilder, Handle, LinkGetRequest, MulticastGroup};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tracing::{debug, warn};
+
+/// Upper bound for one kernel round trip. The kernel answers in microseconds;
+/// this only exists so that a reply dropped by the decoder (netlink-proto
+/// silently skips messages it cannot parse) can never hang the agent.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Receive buffer of the monitor socket. Bursts (many interfaces flapping,
+/// many addresses added by other software) can overflow the default buffer;
+/// an overflow is recovered by a full resync, but a larger buffer makes it rare.
+const MONITOR_RCVBUF: libc::c_int = 1 << 20;
+
+/// Longest interface name the kernel accepts (IFNAMSIZ minus the NUL).
+const MAX_IFNAME_LEN: usize = 15;
+
+/// Unsolicited messages of the monitor connection, as netlink-proto hands them over.
+type Events = futures::channel::mpsc::UnboundedReceiver<(
+    NetlinkMessage<RouteNetlinkMessage>,
+    rtnetlink::sys::SocketAddr,
+)>;
+
+/// One address configured on an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfAddr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// IFA_F_SECONDARY (IPv4: not the primary address of its subnet).
+    pub secondary: bool,
+    /// IFA_F_TENTATIVE (IPv6 duplicate address detection not finished yet).
+    pub tentative: bool,
+}
+
+/// Snapshot of one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfState {
+    pub index: u32,
+    pub name: String,
+    /// Administratively up and able to pass traffic; see [`link_is_up`].
+    pub up: bool,
+    /// Hardware address, when it is a 6-byte (Ethernet-like) one.
+    pub mac: Option<[u8; 6]>,
+    pub addrs: Vec<IfAddr>,
+}
+
+/// Something changed on this interface (link state or addresses): re-query it.
+/// Both variants call for the same reaction; the distinction is informational.
+/// After a monitor overrun every existing link is reported as `Link`.
+/// The channel closes if the monitor socket dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Link { index: u32 },
+    Addr { index: u32 },
+}
+
+/// Handle to the request connection. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+impl Netlink {
+    /// Opens a request connection (spawned on the current runtime) AND a
+    /// monitor connection subscribed to link, IPv4 address and IPv6 address
+    /// multicast groups; monitor events are turned into `Change`s on the
+    /// returned channel (unparseable messages are skipped, not fatal).
+    pub fn open() -> io::Result<(Netlink, UnboundedReceiver<Change>)> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            io::Error::other(format!(
+                "netlink: open() must run inside a tokio runtime: {e}"
+            ))
+        })?;
+        // Subscribe before the caller's first query, so that nothing that
+        // happens between that query and the subscription can be missed.
+        let (monitor_conn, events) = open_monitor()?;
+        let (conn, handle, _) = rtnetlink::new_connection()
+            .map_err(|e| context(e, "netlink: opening the request socket"))?;
+        runtime.spawn(conn);
+        runtime.spawn(monitor_conn);
+        let (tx, rx) = unbounded_channel();
+        runtime.spawn(monitor(events, handle.clone(), tx));
+        Ok((Netlink { handle }, rx))
+    }
+
+    /// Current state of the interface called `name`; `None` if no such link.
+    pub async fn interface(&self, name: &str) -> io::Result<Option<IfState>> {
+        if name.is_empty() || name.len() > MAX_IFNAME_LEN {
+            let msg = format!("netlink: invalid interface name {name:?} (1 to 15 bytes)");
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+        }
+        let request = self.handle.link().get().match_name(name);
+        self.query(request, format!("netlink: querying interface {name:?}"))
+            .await
+    }
+
+    /// Current state of the interface with this index; `None` if no such link.
+    pub async fn interface_by_index(&self, index: u32) -> io::Result<Option<IfState>> {
+        if index == 0 {
+            // Index 0 never names a link (the kernel would answer EINVAL).
+            return Ok(None);
+        }
+        let request = self.handle.link().get().match_index(index);
+        self.query(request, format!("netlink: querying ifindex {index}"))
+            .await
+    }
+
+    /// Add an address. IPv6 with IFA_F_NODAD (no DAD: usable at once after
+    /// takeover). EEXIST is success (idempotent).
+    pub async fn add_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+        check_prefix(addr, prefix_len)?;
+        let mut request = self.handle.address().add(index, addr, prefix_len);
+        if addr.is_ipv6() {
+            // A virtual address moves to us because the previous master is
+            // gone: DAD would keep it tentative (unusable) for a second or
+            // more, and could even fail against a stale holder. VRRP itself
+            // arbitrates ownership, so DAD is skipped.
+            let message = request.message_mut();
+            message.header.flags |= AddressHeaderFlags::Nodad;
+            message
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        // EEXIST: the address is already there (for instance we are restarting
+        // as master, or a takeover is retried), which is the desired state.
+        let result = bounded(request.execute()).await;
+        self.finish(result, libc::EEXIST, "adding", index, addr, prefix_len)
+            .await
+    }
+
+    /// Remove an address. EADDRNOTAVAIL / ENOENT-like "not there" is success
+    /// (idempotent). `prefix_len` must be the one the address was added with:
+    /// the kernel matches on both, and reports a mismatch as "not there".
+    pub async fn del_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+        check_prefix(addr, prefix_len)?;
+        let message = address_message(index, addr, prefix_len);
+        let result = bounded(self.handle.address().del(message).execute()).await;
+        let result = match result {
+            // Already gone (e.g. removed by an admin or never added): releasing
+            // an address that is not there has reached the desired state.
+            Err(RequestError::Netlink(e)) if errno(&e) == Some(libc::ENOENT) => Ok(()),
+            other => other,
+        };
+        self.finish(
+            result,
+            libc::EADDRNOTAVAIL,
+            "deleting",
+            index,
+            addr,
+            prefix_len,
+        )
+        .await
+    }
+
+    /// Fetches one link and its addresses; ENODEV means "no such link".
+    async fn query(&self, request: LinkGetRequest, what: String) -> io::Result<Option<IfState>> {
+        let link = match bounded(first_link(request)).await {
+            Ok(Some(link)) => link,
+            Ok(None) => return Ok(None),
+            Err(RequestError::Netlink(e)) if errno(&e) == Some(libc::ENODEV) => return Ok(None),
+            Err(e) => return Err(e.into_io(&what)),
+        };
+        let mut state = link_state(&link);
+        let request = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(state.index);
+        let addrs: Vec<AddressMessage> = bounded(request.execute().try_collect())
+            .await
+            .map_err(|e| e.into_io(&what))?;
+        state.addrs = addrs.iter().filter_map(parse_address).collect();
+        Ok(Some(state))
+    }
+
+    /// Turns the outcome of an address change into the public result: the
+    /// `benign` errno counts as success, other errors get a full description.
+    async fn finish(
+        &self,
+        result: Result<(), RequestError>,
+        benign: i32,
+        verb: &str,
+        index: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> io::Result<()> {
+        let err = match result {
+            Ok(()) => return Ok(()),
+            Err(RequestError::Netlink(e)) if errno(&e) == Some(benign) => return Ok(()),
+            Err(e) => e,
+        };
+        let iface = self.describe(index).await;
+        Err(err.into_io(&format!("netlink: {verb} {addr}/{prefix_len} on {iface}")))
+    }
+
+    /// "eth0 (ifindex 3)" for error messages, best effort.
+    async fn describe(&self, index: u32) -> String {
+        let request = self.handle.link().get().match_index(index);
+        match bounded(first_link(request)).await {
+            Ok(Some(link)) => format!("{} (ifindex {index})", link_state(&link).name),
+            _ => format!("ifindex {index}"),
+        }
+    }
+}
+
+/// Why a kernel request did not succeed.
+enum RequestError {
+    Netlink(rtnetlink::Error),
+    TimedOut,
+}
+
+impl From<rtnetlink::Error> for RequestError {
+    fn from(e: rtnetlink::Error) -> Self {
+        RequestError::Netlink(e)
+    }
+}
+
+impl RequestError {
+    /// An `io::Error` keeping the errno's kind, prefixed with what was attempted.
+    fn into_io(self, what: &str) -> io::Error {
+        match self {
+            RequestError::Netlink(rtnetlink::Error::NetlinkError(msg)) => {
+                context(msg.to_io(), what)
+            }
+            RequestError::Netlink(e) => io::Error::other(format!("{what}: {e}")),
+            RequestError::TimedOut => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{what}: no answer from the kernel within {REQUEST_TIMEOUT:?}"),
+            ),
+        }
+    }
+}
+
+/// Runs one kernel request with [`REQUEST_TIMEOUT`].
+async fn bounded<T, F>(request: F) -> Result<T, RequestError>
+where
+    F: Future<Output = Result<T, rtnetlink::Error>>,
+{
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(result) => result.map_err(RequestError::from),
+        Err(_elapsed) => Err(RequestError::TimedOut),
+    }
+}
+
+/// The single answer to a (non-dump) link query.
+async fn first_link(request: LinkGetRequest) -> Result<Option<LinkMessage>, rtnetlink::Error> {
+    pin!(request.execute()).try_next().await
+}
+
+/// The positive errno of a kernel NACK (the kernel sends it negated).
+fn errno(err: &rtnetlink::Error) -> Option<i32> {
+    match err {
+        rtnetlink::Error::NetlinkError(msg) => msg.code.map(|code| code.get().abs()),
+        _ => None,
+    }
+}
+
+fn context(err: io::Error, what: &str) -> io::Error {
+    io::Error::new(err.kind(), format!("{what}: {err}"))
+}
+
+fn check_prefix(addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if prefix_len <= max {
+        return Ok(());
+    }
+    let msg = format!("netlink: invalid prefix length {prefix_len} for {addr} (max {max})");
+    Err(io::Error::new(io::ErrorKind::InvalidInput, msg))
+}
+
+/// What the kernel matches a delete against: IFA_LOCAL, IFA_ADDRESS, prefix
+/// length and ifindex (the same message an add would send).
+fn address_message(index: u32, addr: IpAddr, prefix_len: u8) -> AddressMessage {
+    match addr {
+        IpAddr::V4(a) => AddressMessageBuilder::<Ipv4Addr>::new()
+            .index(index)
+            .address(a, prefix_len)
+            .build(),
+        IpAddr::V6(a) => AddressMessageBuilder::<Ipv6Addr>::new()
+            .index(index)
+            .address(a, prefix_len)
+            .build(),
+    }
+}
+
+/// Link attributes of interest; addresses are filled in separately.
+fn link_state(link: &LinkMessage) -> IfState {
+    let (mut name, mut mac, mut oper) = (String::new(), None, None);
+    for attribute in &link.attributes {
+        match attribute {
+            LinkAttribute::IfName(n) => name.clone_from(n),
+            LinkAttribute::Address(a) => mac = <[u8; 6]>::try_from(a.as_slice()).ok(),
+            LinkAttribute::OperState(s) => oper = Some(*s),
+            _ => {}
+        }
+    }
+    let up = link_is_up(link.header.flags, oper);
+    IfState {
+        index: link.header.index,
+        name,
+        up,
+        mac,
+        addrs: Vec::new(),
+    }
+}
+
+/// Whether the interface can carry VRRP traffic.
+///
+/// Requires IFF_UP (admin up) and IFF_RUNNING (the kernel sets it when the
+/// operational state is UP or UNKNOWN). Then RFC 2863 operstate decides:
+/// UP is up. UNKNOWN is what drivers without operstate support report
+/// (loopback, dummy, some virtual devices); for them carrier (IFF_LOWER_UP)
+/// decides. A veth reports UP only while its peer is up too, and
+/// LOWERLAYERDOWN (without IFF_RUNNING / IFF_LOWER_UP) when the peer is
+/// down, so both ends behave like a cable. DORMANT, DOWN, etc. are down.
+fn link_is_up(flags: LinkFlags, oper: Option<State>) -> bool {
+    if !flags.contains(LinkFlags::Up | LinkFlags::Running) {
+        return false;
+    }
+    match oper {
+        Some(State::Up) => true,
+        Some(State::Unknown) | None => flags.contains(LinkFlags::LowerUp),
+        Some(_) => false,
+    }
+}
+
+/// One dumped address; `None` for entries without an address attribute.
+fn parse_address(message: &AddressMessage) -> Option<IfAddr> {
+    let (mut local, mut address) = (None, None);
+    // The header only has the low 8 flag bits; IFA_FLAGS, when present, has all.
+    let mut flags = AddressFlags::from_bits_retain(message.header.flags.bits().into());
+    for attribute in &message.attributes {
+        match attribute {
+            AddressAttribute::Local(a) => local = Some(*a),
+            AddressAttribute::Address(a) => address = Some(*a),
+            AddressAttribute::Flags(f) => flags = *f,
+            _ => {}
+        }
+    }
+    Some(IfAddr {
+        // IFA_LOCAL is our own address; IFA_ADDRESS is the peer on
+        // point-to-point links and equal to IFA_LOCAL (or alone) otherwise.
+        addr: local.or(address)?,
+        prefix_len: message.header.prefix_len,
+        secondary: flags.contains(AddressFlags::Secondary),
+        tentative: flags.contains(AddressFlags::Tentative),
+    })
+}
+
+/// The multicast connection (to be spawned) and its event stream.
+fn open_monitor() -> io::Result<(impl Future<Output = ()> + Send + 'static, Events)> {
+    let groups = [
+        MulticastGroup::Link,
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ];
+    // Its request handle is dropped at once: this socket only listens. The
+    // connection ends when the event receiver is dropped.
+    let (mut conn, _handle, events) = rtnetlink::new_multicast_connection(&groups)
+        .map_err(|e| context(e, "netlink: opening the monitor socket"))?;
+    if let Err(e) = conn.socket_mut().socket_mut().set_rx_buf_sz(MONITOR_RCVBUF) {
+        warn!("netlink: cannot enlarge the monitor socket buffer: {e}");
+    }
+    Ok((conn, events))
+}
+
+/// Forwards monitor events as [`Change`]s until the caller drops the receiver
+/// or the monitor socket dies (then the channel closes).
+async fn monitor(mut events: Events, handle: Handle, tx: UnboundedSender<Change>) {
+    loop {
+        let next = tokio::select! {
+            next = events.next() => next,
+            () = tx.closed() => return,
+        };
+        let Some((message, _)) = next else {
+            warn!("netlink: monitor socket closed, no more interface change events");
+            return;
+        };
+        let listening = match message.payload {
+            NetlinkPayload::InnerMessage(m) => change_for(&m).is_none_or(|c| tx.send(c).is_ok()),
+            NetlinkPayload::Overrun(_) => resync(&handle, &tx).await,
+            _ => true,
+        };
+        if !listening {
+            return;
+        }
+    }
+}
+
+fn change_for(message: &RouteNetlinkMessage) -> Option<Change> {
+    match message {
+        RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m) => Some(Change::Link {
+            index: m.header.index,
+        }),
+        RouteNetlinkMessage::NewAddress(m) | RouteNetlinkMessage::DelAddress(m) => {
+            Some(Change::Addr {
+                index: m.header.index,
+            })
+        }
+        other => {
+            debug!("netlink: ignoring monitor message {other:?}");
+            None
+        }
+    }
+}
+
+/// The kernel dropped events (receive buffer full): we no longer know what
+/// changed, so every existing link is reported changed. Returns false once
+/// nobody listens any more.
+async fn resync(handle: &Handle, tx: &UnboundedSender<Change>) -> bool {
+    warn!("netlink: monitor overrun, events were lost; reporting every link as changed");
+    let links: Vec<LinkMessage> = match bounded(handle.link().get().execute().try_collect()).await {
+        Ok(links) => links,
+        Err(e) => {
+            let e = e.into_io("netlink: listing links after a monitor overrun");
+            warn!("{e}");
+            return true;
+        }
+    };
+    links.iter().all(|link| {
+        tx.send(Change::Link {
+            index: link.header.index,
+        })
+        .is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::process::Command;
+
+    /// Bound on every wait for the kernel (events, link state settling).
+    const WAIT: Duration = Duration::from_secs(5);
+    const MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x10, 0x00, 0x01];
+    const NO_SUCH_INDEX: u32 = 0x7fff_fff0;
+
+    /// Deletes the test namespace (and with it the veth pair) even on panic.
+    struct Netns(String);
+
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+        }
+    }
+
+    /// `ip -n NS ARGS`, panicking with ip's stderr on failure.
+    fn ip(ns: &str, args: &str) {
+        let out = Command::new("ip")
+            .args(["-n", ns])
+            .args(args.split_whitespace())
+            .output()
+            .expect("running ip");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "ip -n {ns} {args}: {stderr}");
+    }
+
+    /// A fresh namespace with a veth pair va <-> vb, both up; `None` (with the
+    /// reason printed) when the environment cannot run these tests.
+    fn netns(tag: &str) -> Option<Netns> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping netlink namespace test: needs root");
+            return None;
+        }
+        let name = format!("vipdnl{}{tag}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        match Command::new("ip").args(["netns", "add", &name]).output() {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                eprintln!("skipping netlink namespace test: `ip netns add` failed: {stderr}");
+                return None;
+            }
+            Err(e) => {
+                eprintln!("skipping netlink namespace test: cannot run `ip`: {e}");
+                return None;
+            }
+        }
+        let ns = Netns(name);
+        ip(&ns.0, "link add va type veth peer name vb");
+        ip(&ns.0, "link set va address 02:00:5e:10:00:01");
+        ip(&ns.0, "link set va up");
+        ip(&ns.0, "link set vb up");
+        Some(ns)
+    }
+
+    /// Runs `body` on a thread that entered the namespace, with its own
+    /// current-thread runtime (setns is per thread, and netlink sockets bind
+    /// to the netns of the thread that creates them).
+    fn run_in<F, Fut>(ns: &Netns, body: F)
+    where
+        F: FnOnce(String) -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        let name = ns.0.clone();
+        let thread = std::thread::spawn(move || {
+            let path = format!("/run/netns/{name}");
+            let file = std::fs::File::open(&path).expect("opening the netns file");
+            // SAFETY: a valid namespace fd; only this thread's netns changes.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", io::Error::last_os_error());
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("building a runtime");
+            runtime.block_on(body(name));
+        });
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    async fn state(nl: &Netlink, name: &str) -> IfState {
+        let state = nl.interface(name).await.expect("querying");
+        state.unwrap_or_else(|| panic!("interface {name} missing"))
+    }
+
+    /// Polls until `name` reaches `up` (operstate changes go through the
+    /// kernel's linkwatch, which may lag by up to a second).
+    async fn wait_up(nl: &Netlink, name: &str, up: bool) -> IfState {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let st = state(nl, name).await;
+            if st.up == up {
+                return st;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} not up={up} after {WAIT:?}: {st:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn expect_change(rx: &mut UnboundedReceiver<Change>, want: Change, after: &str) {
+        let wait = async {
+            while let Some(change) = rx.recv().await {
+                if change == want {
+                    return true;
+                }
+            }
+            false
+        };
+        match tokio::time::timeout(WAIT, wait).await {
+            Ok(true) => {}
+            Ok(false) => panic!("change channel closed while waiting for {want:?} after {after}"),
+            Err(_) => panic!("no {want:?} within {WAIT:?} after {after}"),
+        }
+    }
+
+    fn find(st: &IfState, addr: IpAddr) -> Option<&IfAddr> {
+        st.addrs.iter().find(|a| a.addr == addr)
+    }
+
+    #[test]
+    fn query_and_idempotent_addresses() {
+        let Some(ns) = netns("q") else { return };
+        run_in(&ns, query_body);
+    }
+
+    #[test]
+    fn monitor_reports_changes() {
+        let Some(ns) = netns("m") else { return };
+        run_in(&ns, monitor_body);
+    }
+
+    async fn query_body(ns: String) {
+        let (nl, _changes) = Netlink::open().expect("open");
+        let va = wait_up(&nl, "va", true).await;
+        assert_eq!(va.mac, Some(MAC));
+        let by_index = nl
+            .interface_by_index(va.index)
+            .await
+            .expect("by index")
+            .expect("va");
+        assert_eq!((by_index.name.as_str(), by_index.mac), ("va", Some(MAC)));
+        assert_eq!(nl.interface("nosuch0").await.expect("query"), None);
+        assert_eq!(
+            nl.interface_by_index(NO_SUCH_INDEX).await.expect("query"),
+            None
+        );
+        assert_eq!(nl.interface_by_index(0).await.expect("query"), None);
+        assert!(nl.interface("much-too-long-name").await.is_err());
+        // Loopback: down at first, then operstate UNKNOWN with carrier = up.
+        assert!(!state(&nl, "lo").await.up);
+        ip(&ns, "link set lo up");
+        wait_up(&nl, "lo", true).await;
+
+        let v4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+        let v4b = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11));
+        let v6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10));
+        for (addr, len) in [(v4, 24), (v4b, 24), (v6, 64), (v4, 24), (v6, 64)] {
+            nl.add_address(va.index, addr, len)
+                .await
+                .expect("add (second time: idempotent)");
+        }
+        let st = state(&nl, "va").await;
+        let want = |addr, prefix_len, secondary| IfAddr {
+            addr,
+            prefix_len,
+            secondary,
+            tentative: false,
+        };
+        assert_eq!(find(&st, v4), Some(&want(v4, 24, false)), "{st:?}");
+        assert_eq!(find(&st, v4b), Some(&want(v4b, 24, true)), "{st:?}");
+        assert_eq!(find(&st, v6), Some(&want(v6, 64, false)), "NODAD: {st:?}");
+        // Without NODAD an IPv6 address stays tentative for about a second.
+        ip(&ns, "addr add 2001:db8::99/64 dev va");
+        let dad: IpAddr = "2001:db8::99".parse().expect("literal");
+        assert!(find(&state(&nl, "va").await, dad).is_some_and(|a| a.tentative));
+
+        for (addr, len) in [(v4, 24), (v4b, 24), (v6, 64), (v4, 24), (v6, 64)] {
+            nl.del_address(va.index, addr, len)
+                .await
+                .expect("del (second time: idempotent)");
+        }
+        let st = state(&nl, "va").await;
+        assert!(
+            [v4, v4b, v6].iter().all(|a| find(&st, *a).is_none()),
+            "{st:?}"
+        );
+
+        let err = nl
+            .add_address(NO_SUCH_INDEX, v4, 24)
+            .await
+            .expect_err("no such link");
+        let text = err.to_string();
+        assert!(
+            text.contains("adding 192.0.2.10/24 on ifindex 2147483632"),
+            "{text}"
+        );
+        assert!(nl.del_address(NO_SUCH_INDEX, v6, 64).await.is_err());
+        let err = nl
+            .add_address(va.index, v4, 33)
+            .await
+            .expect_err("bad prefix");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    async fn monitor_body(ns: String) {
+        let (nl, mut rx) = Netlink::open().expect("open");
+        let va = wait_up(&nl, "va", true).await;
+        let link = Change::Link { index: va.index };
+
+        ip(&ns, "link set vb down");
+        expect_change(&mut rx, link, "peer down (carrier loss)").await;
+        wait_up(&nl, "va", false).await;
+        ip(&ns, "link set vb up");
+        expect_change(&mut rx, link, "peer up").await;
+        wait_up(&nl, "va", true).await;
+        ip(&ns, "link set va down");
+        expect_change(&mut rx, link, "link down").await;
+        wait_up(&nl, "va", false).await;
+        ip(&ns, "link set va up");
+        expect_change(&mut rx, link, "link up").await;
+        wait_up(&nl, "va", true).await;
+
+        let addr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+        nl.add_address(va.index, addr, 24).await.expect("add");
+        expect_change(&mut rx, Change::Addr { index: va.index }, "address add").await;
+        let v6: IpAddr = "2001:db8:1::7".parse().expect("literal");
+        nl.add_address(va.index, v6, 64).await.expect("add v6");
+        expect_change(
+            &mut rx,
+            Change::Addr { index: va.index },
+            "IPv6 address add",
+        )
+        .await;
+        nl.del_address(va.index, addr, 24).await.expect("del");
+        expect_change(&mut rx, Change::Addr { index: va.index }, "address delete").await;
+    }
+}

@@ -1,0 +1,233 @@
+//! Sockets: one raw VRRP socket per (interface, family), and an AF_PACKET socket for
+//! takeover announcements. Thin by design: bytes in, bytes out; the codec and every
+//! validation rule live in `packet`.
+
+use std::io;
+use std::io::{IoSlice, IoSliceMut};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::socket::{
+    self, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6, SockaddrStorage,
+    sockopt,
+};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+use tokio::io::unix::AsyncFd;
+
+use crate::packet::{HOP_LIMIT, IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6};
+use crate::units::Family;
+
+/// RFC 2474 class selector 6 (network control), what routers mark VRRP with.
+const TOS_NETWORK_CONTROL: u32 = 0xc0;
+
+/// What the kernel told us about one received datagram besides its bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    pub len: usize,
+    /// IPv6 only: IPv4 carries these in the header the raw socket hands over.
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+    pub hop_limit: Option<u8>,
+}
+
+/// A raw IP-protocol-112 socket bound to one interface, sending and receiving VRRP.
+pub struct VrrpSocket {
+    fd: AsyncFd<Socket>,
+    family: Family,
+    ifindex: u32,
+}
+
+impl VrrpSocket {
+    /// Open, bind to `ifname`, join the VRRP group, and set TTL/hop limit 255 for multicast
+    /// and unicast alike. Multicast loopback is off so we never hear ourselves.
+    pub fn open(family: Family, ifname: &str, ifindex: u32) -> io::Result<VrrpSocket> {
+        let domain = match family {
+            Family::V4 => Domain::IPV4,
+            Family::V6 => Domain::IPV6,
+        };
+        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP as i32)))?;
+        sock.bind_device(Some(ifname.as_bytes()))?;
+        match family {
+            Family::V4 => {
+                sock.set_ttl_v4(HOP_LIMIT.into())?;
+                sock.set_multicast_ttl_v4(HOP_LIMIT.into())?;
+                sock.set_tos_v4(TOS_NETWORK_CONTROL)?;
+                sock.set_multicast_loop_v4(false)?;
+                sock.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
+            }
+            Family::V6 => {
+                // Linux defaults IPV6_MULTICAST_HOPS to 1; VRRP requires 255.
+                sock.set_multicast_hops_v6(HOP_LIMIT.into())?;
+                sock.set_unicast_hops_v6(HOP_LIMIT.into())?;
+                sock.set_multicast_loop_v6(false)?;
+                sock.set_multicast_if_v6(ifindex)?;
+                sock.join_multicast_v6(&MULTICAST_V6, ifindex)?;
+                // The hop limit and destination are not in the payload of an IPv6 raw socket.
+                socket::setsockopt(&sock, sockopt::Ipv6RecvHopLimit, &true)?;
+                socket::setsockopt(&sock, sockopt::Ipv6RecvPacketInfo, &true)?;
+            }
+        }
+        sock.set_nonblocking(true)?;
+        // SAFETY: the socket is owned by the AsyncFd from here on and is never closed or
+        // handed out while registered.
+        let fd = unsafe { AsyncFd::register(sock) }.map_err(io::Error::from)?;
+        Ok(VrrpSocket {
+            fd,
+            family,
+            ifindex,
+        })
+    }
+
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Wait for one datagram. `cmsg` is caller-owned scratch (see [`cmsg_buffer`]) so the
+    /// receive loop does not allocate.
+    pub async fn recv(&self, buf: &mut [u8], cmsg: &mut [u8]) -> io::Result<Received> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let res = guard.try_io(|inner| recv_once(inner.get_ref(), buf, cmsg));
+            match res {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Send one VRRP message from `src` (the interface's primary / link-local address) to
+    /// `dst` (the group or a unicast peer). Non-blocking: a full queue is an error the
+    /// caller counts, never a stall of the event loop.
+    pub fn send(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> io::Result<()> {
+        let fd = self.fd.get_ref().as_raw_fd();
+        let iov = [IoSlice::new(payload)];
+        let flags = MsgFlags::MSG_DONTWAIT;
+        match (self.family, src, dst) {
+            (Family::V4, IpAddr::V4(src), IpAddr::V4(dst)) => {
+                let info = libc::in_pktinfo {
+                    ipi_ifindex: self.ifindex as i32,
+                    ipi_spec_dst: libc::in_addr {
+                        s_addr: u32::from(src).to_be(),
+                    },
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                let to = SockaddrIn::from(SocketAddrV4::new(dst, 0));
+                let cmsg = [ControlMessage::Ipv4PacketInfo(&info)];
+                socket::sendmsg(fd, &iov, &cmsg, flags, Some(&to))?;
+            }
+            (Family::V6, IpAddr::V6(src), IpAddr::V6(dst)) => {
+                let info = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: src.octets(),
+                    },
+                    ipi6_ifindex: self.ifindex,
+                };
+                let scope = if is_link_scope(&dst) { self.ifindex } else { 0 };
+                let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope));
+                let cmsg = [ControlMessage::Ipv6PacketInfo(&info)];
+                socket::sendmsg(fd, &iov, &cmsg, flags, Some(&to))?;
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "address family does not match the socket",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Scratch space for the control messages an IPv6 receive carries (hop limit, packet info).
+pub fn cmsg_buffer() -> Vec<u8> {
+    nix::cmsg_space!(libc::c_int, libc::in6_pktinfo)
+}
+
+fn recv_once(sock: &Socket, buf: &mut [u8], cmsg: &mut [u8]) -> io::Result<Received> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = socket::recvmsg::<SockaddrStorage>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(cmsg),
+        MsgFlags::MSG_DONTWAIT,
+    )?;
+    let mut rx = Received {
+        len: msg.bytes,
+        src: msg
+            .address
+            .and_then(|a| a.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip()))),
+        dst: None,
+        hop_limit: None,
+    };
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            match c {
+                ControlMessageOwned::Ipv6HopLimit(h) => rx.hop_limit = u8::try_from(h).ok(),
+                ControlMessageOwned::Ipv6PacketInfo(info) => {
+                    rx.dst = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(rx)
+}
+
+fn is_link_scope(a: &Ipv6Addr) -> bool {
+    a.is_unicast_link_local() || a.is_multicast()
+}
+
+/// AF_PACKET socket for gratuitous ARP and unsolicited NA frames, which the kernel would
+/// never send on our behalf for an address it did not choose to announce.
+pub struct FrameSocket {
+    fd: OwnedFd,
+}
+
+impl FrameSocket {
+    pub fn open() -> io::Result<FrameSocket> {
+        // Protocol 0: send-only, so the kernel does not copy every frame on the host to us.
+        let sock = Socket::new(Domain::PACKET, Type::RAW, None)?;
+        sock.set_nonblocking(true)?;
+        Ok(FrameSocket { fd: sock.into() })
+    }
+
+    /// Send a complete Ethernet frame out of interface `ifindex`.
+    pub fn send(&self, ifindex: u32, frame: &[u8]) -> io::Result<()> {
+        // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
+        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_ifindex = ifindex as i32;
+        // For SOCK_RAW the frame carries its own link-layer header; only the index matters.
+        // SAFETY: the pointers and lengths describe live, correctly sized values.
+        let n = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                libc::MSG_DONTWAIT,
+                (&raw const addr).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// The destination of an advert: the VRRP group of the family, or a unicast peer.
+pub fn multicast_group(family: Family) -> IpAddr {
+    match family {
+        Family::V4 => IpAddr::V4(MULTICAST_V4),
+        Family::V6 => IpAddr::V6(MULTICAST_V6),
+    }
+}
+
+/// An unspecified address of the family, for places that need a placeholder source.
+pub fn unspecified(family: Family) -> IpAddr {
+    match family {
+        Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
+}
