@@ -72,26 +72,7 @@ fn check(path: &Path) -> ExitCode {
     let Some(cfg) = load(path) else {
         return ExitCode::from(1);
     };
-    let names: Vec<String> = cfg
-        .instances
-        .iter()
-        .map(|i| {
-            format!(
-                "{} ({} vrid {} v{} {})",
-                i.name,
-                i.interface,
-                i.vrid,
-                i.version.number(),
-                i.family
-            )
-        })
-        .collect();
-    println!(
-        "{}: valid: {} instance(s): {}",
-        path.display(),
-        cfg.instances.len(),
-        names.join(", ")
-    );
+    println!("{}: valid: {}", path.display(), cfg.summary());
     ExitCode::SUCCESS
 }
 
