@@ -225,16 +225,13 @@ impl Agent {
     /// died without cleaning up; keeping it would make two hosts answer for it.
     async fn remove_leftovers(&mut self, li: usize, state: &IfState) {
         for inst in self.instances.iter().filter(|inst| inst.link == li) {
-            for vip in &inst.cfg.virtual_addresses {
-                if state.addrs.iter().any(|a| a.addr == vip.addr) {
-                    tracing::info!(instance = %inst.cfg.name, address = %vip, "removing a virtual address left by a previous run");
-                    if let Err(e) = self
-                        .netlink
-                        .del_address(state.index, vip.addr, vip.prefix_len)
-                        .await
-                    {
-                        tracing::warn!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot remove leftover address");
-                    }
+            // Delete with the prefix found on the interface: the kernel matches both, and
+            // the configuration may have changed since the address was added.
+            for found in state.addrs.iter().filter(|a| inst.addresses.contains(&a.addr)) {
+                let (addr, prefix) = (found.addr, found.prefix_len);
+                tracing::info!(instance = %inst.cfg.name, %addr, prefix, "removing a virtual address left by a previous run");
+                if let Err(e) = self.netlink.del_address(state.index, addr, prefix).await {
+                    tracing::warn!(instance = %inst.cfg.name, %addr, error = %e, "cannot remove leftover address");
                 }
             }
         }
@@ -330,6 +327,11 @@ impl Agent {
         let Some(inst) = self.instances.get_mut(msg.instance) else {
             return;
         };
+        if inst.local == Some(msg.advert.src) {
+            // Our own advert, looped back because a unicast peer list names this host too.
+            // Answering it would make a master talk to itself forever.
+            return;
+        }
         inst.counters.adverts_received += 1;
         if !msg.addresses_match {
             inst.counters.address_list_mismatches += 1;
@@ -473,7 +475,8 @@ impl Agent {
         } else {
             &inst.cfg.unicast_peers
         };
-        for &dst in peers {
+        // The same peer list is often deployed on every host: never send to ourselves.
+        for &dst in peers.iter().filter(|&&p| p != src) {
             // The checksum may cover the destination (pseudo-header): encode per peer.
             packet::encode(&out, src, dst, &mut self.tx_buf);
             match socket.send(&self.tx_buf, src, dst) {
