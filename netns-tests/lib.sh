@@ -10,15 +10,18 @@ export LC_ALL=C
 NT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$NT_DIR/.." && pwd)
 VIPD=${VIPD:-$REPO/target/release/vipd}
-VIP4=10.99.0.50
 # shellcheck disable=SC2034 # read by the tests
-VIP6=fd00:99::50
+{
+	VIP4=10.99.0.50
+	VIP6=fd00:99::50
+	ADV='vrrp && !icmp && !icmpv6' # tshark filter for adverts, not ICMP errors quoting one
+}
 
 LAB_PREFIX="" LAB_DIR="" LAB_FAILED="" CAP_FILE="" CAP_PID=""
 LAB_NS=()   # namespaces this test created
 LAB_PIDS=() # processes this test started
 LAB_LOGS=() # agent logs, printed on failure
-declare -A LAB_PID_OF=() LAB_IP4=() LAB_MAC=()
+declare -A LAB_PID_OF=() LAB_MAC=()
 
 # ---- results ------------------------------------------------------------------------------
 fail() { LAB_FAILED="$*"; echo "FAIL: $*" >&2; exit 1; }
@@ -107,11 +110,10 @@ lab_cleanup() {
 # lab_host NAME IPV4/24 [IPV6/64|-] [MAC]: namespace with lo and eth0 (veth to br0) up.
 # MAC defaults to 02:99:00:00:00:<last IPv4 byte in hex>.
 lab_host() {
-	local host=$1 v4=$2 v6=${3:--} mac=${4:-} n
+	local host=$1 v4=$2 v6=${3:--} mac=${4:-} n last=${2%/*}
 	ns_add "$host"
 	n=$(ns "$host")
-	local ip4=${v4%/*}
-	[[ -n $mac ]] || mac=$(printf '02:99:00:00:00:%02x' "${ip4##*.}")
+	[[ -n $mac ]] || mac=$(printf '02:99:00:00:00:%02x' "${last##*.}")
 	ip -n "$(ns sw)" link add "v$host" type veth peer name eth0 netns "$n"
 	ip -n "$(ns sw)" link set "v$host" master br0 up
 	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
@@ -122,7 +124,7 @@ lab_host() {
 	[[ $v6 == - ]] || ip -n "$n" addr add "$v6" dev eth0
 	ip -n "$n" link set eth0 up
 	# shellcheck disable=SC2034 # read by the tests
-	LAB_IP4[$host]=$ip4 LAB_MAC[$host]=$mac
+	LAB_MAC[$host]=$mac
 }
 
 # nsx HOST CMD...: run CMD in HOST (never in the background: use ip netns exec for that,
@@ -153,11 +155,18 @@ cut_link() { ip -n "$(ns sw)" link set "v$1" down; }
 restore_link() { ip -n "$(ns sw)" link set "v$1" up; }
 
 # ---- waiting ------------------------------------------------------------------------------
+# ms_of SECONDS: "2" or "1.5" -> milliseconds.
+ms_of() {
+	local i=${1%.*} f=000
+	[[ $1 == *.* ]] && f=${1#*.}000
+	echo $((10#${i:-0} * 1000 + 10#${f:0:3}))
+}
+
 # wait_until SECONDS "what should happen" CMD...: poll CMD until it succeeds, or fail.
 wait_until() {
 	local secs=$1 what=$2 deadline
 	shift 2
-	deadline=$(($(now_ms) + ${secs%.*} * 1000))
+	deadline=$(($(now_ms) + $(ms_of "$secs")))
 	until "$@"; do
 		(($(now_ms) < deadline)) || fail "timed out after ${secs}s waiting for: $what"
 		sleep 0.02
@@ -169,7 +178,7 @@ always_for() {
 	local secs=$1 what=$2 start deadline
 	shift 2
 	start=$(now_ms)
-	deadline=$((start + ${secs%.*} * 1000))
+	deadline=$((start + $(ms_of "$secs")))
 	while (($(now_ms) < deadline)); do
 		"$@" || fail "stopped being true after $(($(now_ms) - start)) ms: $what"
 		sleep 0.02
@@ -212,10 +221,12 @@ start_vipd() {
 stop_agent() {
 	local host=$1 sig=${2:-TERM} pid=${LAB_PID_OF[$1]}
 	lab_kill "$sig" "$pid"
-	wait_until 5 "the agent on $host (pid $pid) to exit after SIG$sig" not alive "$pid"
 	AGENT_RC=0
-	# shellcheck disable=SC2034 # read by the tests
-	wait "$pid" || AGENT_RC=$?
+	{ # stderr muted: bash reports children killed by a signal ("Killed") there
+		wait_until 5 "the agent on $host (pid $pid) to exit after SIG$sig" not alive "$pid"
+		# shellcheck disable=SC2034 # read by the tests
+		wait "$pid" || AGENT_RC=$?
+	} 2>/dev/null
 }
 
 vipd_status() { "$VIPD" status --socket "$LAB_DIR/$1.sock" --json 2>/dev/null; }

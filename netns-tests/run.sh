@@ -28,7 +28,7 @@ if ((${#missing[@]} > 0)); then
 fi
 
 out_dir=$(mktemp -d /tmp/vipd-netns-run.XXXXXX)
-echo "netns tests: vipd=$VIPD ($(date -r "$VIPD" '+%F %T')), outputs in $out_dir"
+echo "netns tests: vipd=$VIPD (built $(date -r "$VIPD" '+%F %T'))"
 passed=0 failed=0
 for t in "$dir"/t_*.sh; do
 	name=$(basename "$t" .sh)
@@ -57,6 +57,11 @@ done
 if ((passed + failed == 0)); then
 	echo "run.sh: no test matches: $*" >&2
 	exit 2
+fi
+if ((failed > 0)); then
+	echo "full outputs of the tests: $out_dir (failed tests keep their lab files under /tmp/vipd-netns-*)"
+else
+	rm -rf "$out_dir"
 fi
 echo "netns: $passed passed, $failed failed"
 ((failed == 0))

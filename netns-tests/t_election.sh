@@ -22,16 +22,16 @@ m=$(vipd_field b web master_address)
 [[ $m == 10.99.0.1 ]] || fail "b reports master_address '$m', expected 10.99.0.1"
 ok "b reports master_address 10.99.0.1"
 
-wait_until 5 "20 adverts from a on the wire" cap_at_least 20 "vrrp && ip.src == 10.99.0.1"
+wait_until 5 "20 adverts from a on the wire" cap_at_least 20 "$ADV && ip.src == 10.99.0.1"
 capture_stop
-n=$(cap_count "vrrp && ip.src == 10.99.0.2")
+n=$(cap_count "$ADV && ip.src == 10.99.0.2")
 ((n == 0)) || fail "b, a backup from its start, sent $n adverts"
 want="10.99.0.1 224.0.0.18 255 0xc0 ${LAB_MAC[a]} 3 1 51 150 10 1 1 $VIP4"
-bad=$(cap_fields vrrp ip.src ip.dst ip.ttl ip.dsfield eth.src vrrp.version vrrp.type vrrp.virt_rtr_id \
+bad=$(cap_fields "$ADV" ip.src ip.dst ip.ttl ip.dsfield eth.src vrrp.version vrrp.type vrrp.virt_rtr_id \
 	vrrp.prio vrrp.short_adver_int vrrp.addr_count vrrp.checksum.status vrrp.ip_addr | grep -vxF "$want" | sort | uniq -c || true)
 [[ -z $bad ]] || fail "adverts differ from '$want' (src dst ttl tos ethsrc ver type vrid prio int count cksum-ok vip): $bad"
 ok "adverts: $want"
-gap=$(cap_fields "vrrp && ip.src == 10.99.0.1" frame.time_epoch |
+gap=$(cap_fields "$ADV && ip.src == 10.99.0.1" frame.time_epoch |
 	awk 'NR > 1 {s += $1 - p; n++} {p = $1} END {printf "%d", 1000 * s / n}')
 metric advert_interval_ms "$gap"
 ((gap >= 80 && gap <= 130)) || fail "mean interval between adverts is $gap ms, configured 100 ms"

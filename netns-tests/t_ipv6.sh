@@ -57,11 +57,11 @@ wait_until 3 "$VIP6 on a only" roles web6 "$VIP6" a b
 not_tentative a
 ok "a master with $VIP6 (not tentative), b backup"
 
-wait_until 5 "10 adverts from a's link-local" cap_at_least 10 "vrrp && ipv6.src == $ll_a"
+wait_until 5 "10 adverts from a's link-local" cap_at_least 10 "$ADV && ipv6.src == $ll_a"
 wait_until 3 "an unsolicited NA from a" cap_at_least 1 "icmpv6.type == 136 && eth.src == ${LAB_MAC[a]}"
 check_na a
 want="$ll_a ff02::12 255 3 52 150 10 1 $VIP6"
-bad=$(cap_fields "vrrp" ipv6.src ipv6.dst ipv6.hlim vrrp.version vrrp.virt_rtr_id vrrp.prio \
+bad=$(cap_fields "$ADV" ipv6.src ipv6.dst ipv6.hlim vrrp.version vrrp.virt_rtr_id vrrp.prio \
 	vrrp.short_adver_int vrrp.checksum.status vrrp.ipv6_addr | grep -vxF "$want" | sort | uniq -c || true)
 [[ -z $bad ]] || fail "IPv6 adverts differ from '$want' (src dst hlim ver vrid prio int cksum-ok vip): $bad"
 ok "adverts: $want"
@@ -78,7 +78,7 @@ wait_until 3 "b to report master of web6" is_state b web6 master
 wait_until 3 "a to drop $VIP6" not has_addr a "$VIP6"
 not_tentative b
 wait_until 3 "an unsolicited NA from b" cap_at_least 1 "icmpv6.type == 136 && eth.src == ${LAB_MAC[b]}"
-wait_until 3 "an advert from b's link-local" cap_at_least 1 "vrrp && ipv6.src == $ll_b && ipv6.hlim == 255"
+wait_until 3 "an advert from b's link-local" cap_at_least 1 "$ADV && ipv6.src == $ll_b && ipv6.hlim == 255"
 capture_stop
 check_na b
 ok "b took $VIP6 $ms ms after the cut (bound $bound ms), not tentative; a dropped it"

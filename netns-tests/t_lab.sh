@@ -19,8 +19,8 @@ wait_until 10 "keepalived b to enter BACKUP" is_keepalived_state b BACKUP
 wait_until 5 "the VIP only on a" only_holder "$VIP4" a a b
 ok "a (150) is master and holds $VIP4; b is backup"
 
-wait_until 5 "10 adverts from a on the wire" cap_at_least 10 "vrrp && ip.src == 10.99.0.1"
-bad=$(cap_fields "vrrp" ip.src ip.dst ip.ttl ip.dsfield | grep -v '^10.99.0.1 224.0.0.18 255 0xc0$' || true)
+wait_until 5 "10 adverts from a on the wire" cap_at_least 10 "$ADV && ip.src == 10.99.0.1"
+bad=$(cap_fields "$ADV" ip.src ip.dst ip.ttl ip.dsfield | grep -v '^10.99.0.1 224.0.0.18 255 0xc0$' || true)
 [[ -z $bad ]] || fail "adverts not from 10.99.0.1 to 224.0.0.18 with TTL 255, TOS 0xc0: $bad"
 ok "adverts: 10.99.0.1 -> 224.0.0.18, TTL 255, TOS 0xc0"
 

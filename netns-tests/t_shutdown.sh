@@ -33,15 +33,15 @@ bound=$(($(skew_ms 100 500) + 400))
 wait_until 3 "b to report master" is_state b web master
 ok "b took over $ms ms after SIGTERM (bound $bound ms)"
 
-wait_until 3 "an advert from b on the wire" cap_at_least 1 "vrrp && ip.src == 10.99.0.2"
+wait_until 3 "an advert from b on the wire" cap_at_least 1 "$ADV && ip.src == 10.99.0.2"
 capture_stop
-zero=$(cap_fields "vrrp && ip.src == 10.99.0.1 && vrrp.prio == 0" frame.number ip.ttl vrrp.checksum.status)
+zero=$(cap_fields "$ADV && ip.src == 10.99.0.1 && vrrp.prio == 0" frame.number ip.ttl vrrp.checksum.status)
 [[ -n $zero ]] || fail "no priority-0 advert from a on the wire"
 n=$(wc -l <<<"$zero")
 metric prio0_adverts "$n"
 bad=$(awk '$2 != 255 || $3 != 1' <<<"$zero")
 [[ -z $bad ]] || fail "priority-0 advert(s) with TTL != 255 or a bad checksum: $bad"
-first_b=$(cap_fields "vrrp && ip.src == 10.99.0.2" frame.number | head -n 1)
+first_b=$(cap_fields "$ADV && ip.src == 10.99.0.2" frame.number | head -n 1)
 (($(head -n 1 <<<"$zero" | awk '{print $1}') < first_b)) || fail "b advertised before a's priority-0 advert"
 ok "a sent $n priority-0 advert(s) before b's first advert"
 pass

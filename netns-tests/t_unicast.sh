@@ -21,9 +21,9 @@ wait_until 5 "b (100) to be backup (unicast)" is_state b web backup
 always_for 1 "a master alone with $VIP4, b backup (unicast)" roles web "$VIP4" a b
 ok "unicast: a master with $VIP4, b backup"
 
-wait_until 5 "10 adverts from a" cap_at_least 10 "vrrp && ip.src == 10.99.0.1"
+wait_until 5 "10 adverts from a" cap_at_least 10 "$ADV && ip.src == 10.99.0.1"
 want="10.99.0.1 10.99.0.2 255 150 1"
-bad=$(cap_fields vrrp ip.src ip.dst ip.ttl vrrp.prio vrrp.checksum.status | grep -vxF "$want" | sort | uniq -c || true)
+bad=$(cap_fields "$ADV" ip.src ip.dst ip.ttl vrrp.prio vrrp.checksum.status | grep -vxF "$want" | sort | uniq -c || true)
 [[ -z $bad ]] || fail "adverts differ from '$want' (src dst ttl prio cksum-ok): $bad"
 ok "adverts: $want (no multicast VRRP on the wire)"
 
@@ -38,9 +38,9 @@ bound=$((3 * 100 + $(skew_ms 100 100) + 500))
 ((ms < bound)) || fail "unicast failover took $ms ms (bound $bound ms)"
 wait_until 3 "b to report master" is_state b web master
 wait_until 3 "a to drop $VIP4" not has_addr a "$VIP4"
-wait_until 3 "an advert from b to a" cap_at_least 1 "vrrp && ip.src == 10.99.0.2 && ip.dst == 10.99.0.1 && ip.ttl == 255"
+wait_until 3 "an advert from b to a" cap_at_least 1 "$ADV && ip.src == 10.99.0.2 && ip.dst == 10.99.0.1 && ip.ttl == 255"
 capture_stop
-n=$(cap_count "vrrp && ip.dst == 224.0.0.18")
+n=$(cap_count "$ADV && ip.dst == 224.0.0.18")
 ((n == 0)) || fail "$n multicast adverts on the wire"
 ok "unicast: b took over $ms ms after the cut (bound $bound ms) and advertises to 10.99.0.1"
 pass

@@ -17,9 +17,9 @@ wait_until 5 "b (100) to be backup (v2)" is_state b web backup
 wait_until 3 "$VIP4 on a only" roles web "$VIP4" a b
 ok "v2: a master with $VIP4, b backup"
 
-wait_until 5 "3 v2 adverts from a" cap_at_least 3 "vrrp && ip.src == 10.99.0.1"
+wait_until 5 "3 v2 adverts from a" cap_at_least 3 "$ADV && ip.src == 10.99.0.1"
 want="224.0.0.18 255 2 1 51 150 1 1 1 s3cret $VIP4"
-bad=$(cap_fields "vrrp && ip.src == 10.99.0.1" ip.dst ip.ttl vrrp.version vrrp.type vrrp.virt_rtr_id vrrp.prio \
+bad=$(cap_fields "$ADV && ip.src == 10.99.0.1" ip.dst ip.ttl vrrp.version vrrp.type vrrp.virt_rtr_id vrrp.prio \
 	vrrp.adver_int vrrp.auth_type vrrp.checksum.status vrrp.auth_string vrrp.ip_addr | grep -vxF "$want" | sort | uniq -c || true)
 [[ -z $bad ]] || fail "v2 adverts differ from '$want' (dst ttl ver type vrid prio int authtype cksum-ok pass vip): $bad"
 ok "v2 adverts: $want"
