@@ -3,15 +3,12 @@
 //! validation rule live in `packet`.
 
 use std::io;
-use std::io::{IoSlice, IoSliceMut};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::IoSliceMut;
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{
-    self, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6, SockaddrStorage,
-    sockopt,
-};
-use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+use nix::sys::socket::{self, ControlMessageOwned, MsgFlags, SockaddrStorage, sockopt};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
 use crate::packet::{HOP_LIMIT, IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6};
@@ -100,8 +97,6 @@ impl VrrpSocket {
     /// caller counts, never a stall of the event loop.
     pub fn send(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> io::Result<()> {
         let fd = self.fd.get_ref().as_raw_fd();
-        let iov = [IoSlice::new(payload)];
-        let flags = MsgFlags::MSG_DONTWAIT;
         match (self.family, src, dst) {
             (Family::V4, IpAddr::V4(src), IpAddr::V4(dst)) => {
                 let info = libc::in_pktinfo {
@@ -111,9 +106,8 @@ impl VrrpSocket {
                     },
                     ipi_addr: libc::in_addr { s_addr: 0 },
                 };
-                let to = SockaddrIn::from(SocketAddrV4::new(dst, 0));
-                let cmsg = [ControlMessage::Ipv4PacketInfo(&info)];
-                socket::sendmsg(fd, &iov, &cmsg, flags, Some(&to))?;
+                let to = SockAddr::from(SocketAddrV4::new(dst, 0));
+                send_with_pktinfo(fd, payload, &to, libc::IPPROTO_IP, libc::IP_PKTINFO, &info)
             }
             (Family::V6, IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let info = libc::in6_pktinfo {
@@ -123,19 +117,80 @@ impl VrrpSocket {
                     ipi6_ifindex: self.ifindex,
                 };
                 let scope = if is_link_scope(&dst) { self.ifindex } else { 0 };
-                let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope));
-                let cmsg = [ControlMessage::Ipv6PacketInfo(&info)];
-                socket::sendmsg(fd, &iov, &cmsg, flags, Some(&to))?;
+                let to = SockAddr::from(SocketAddrV6::new(dst, 0, 0, scope));
+                send_with_pktinfo(
+                    fd,
+                    payload,
+                    &to,
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_PKTINFO,
+                    &info,
+                )
             }
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "address family does not match the socket",
-                ));
-            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "address family does not match the socket",
+            )),
         }
-        Ok(())
     }
+}
+
+/// Room for one packet-info control message, aligned for `cmsghdr`.
+#[repr(C, align(8))]
+struct CmsgBuf([u8; 64]);
+
+/// `sendmsg` with one packet-info control message choosing the source address and interface.
+/// Written against libc rather than nix because nix allocates the control buffer on every
+/// call, and a master sends on every interval: this keeps the send path allocation-free.
+fn send_with_pktinfo<T: Copy>(
+    fd: RawFd,
+    payload: &[u8],
+    to: &SockAddr,
+    level: libc::c_int,
+    kind: libc::c_int,
+    info: &T,
+) -> io::Result<()> {
+    let mut buf = CmsgBuf([0; 64]);
+    let data_len = std::mem::size_of::<T>() as libc::c_uint;
+    // SAFETY: CMSG_SPACE is pure arithmetic.
+    let space = unsafe { libc::CMSG_SPACE(data_len) } as usize;
+    if space > buf.0.len() {
+        return Err(io::Error::other("control message does not fit"));
+    }
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
+    };
+    // SAFETY: msghdr is plain old data; zeroed is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = to.as_ptr() as *mut libc::c_void;
+    msg.msg_namelen = to.len();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = buf.0.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: msg_control points at `space` bytes of aligned, zeroed, live storage, so
+    // CMSG_FIRSTHDR returns a header inside it with room for `data_len` bytes of data; every
+    // pointer handed to sendmsg (name, iov, control) outlives the call.
+    let sent = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null() {
+            return Err(io::Error::other("no room for the control message"));
+        }
+        (*cmsg).cmsg_level = level;
+        (*cmsg).cmsg_type = kind;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(data_len) as _;
+        std::ptr::copy_nonoverlapping(
+            (info as *const T).cast::<u8>(),
+            libc::CMSG_DATA(cmsg),
+            data_len as usize,
+        );
+        libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT)
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Scratch space for the control messages an IPv6 receive carries (hop limit, packet info).
@@ -221,13 +276,5 @@ pub fn multicast_group(family: Family) -> IpAddr {
     match family {
         Family::V4 => IpAddr::V4(MULTICAST_V4),
         Family::V6 => IpAddr::V6(MULTICAST_V6),
-    }
-}
-
-/// An unspecified address of the family, for places that need a placeholder source.
-pub fn unspecified(family: Family) -> IpAddr {
-    match family {
-        Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     }
 }
