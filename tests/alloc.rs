@@ -60,6 +60,19 @@ advert_interval = "100ms"
 virtual_addresses = ["10.99.0.50/24", "10.99.0.51/24"]
 "#;
 
+/// What a priority-150 master of VRID 51 sends every 100 ms.
+fn master_advert(addresses: &[IpAddr]) -> AdvertOut<'_> {
+    AdvertOut {
+        version: Version::V3,
+        vrid: 51,
+        priority: 150,
+        interval: Centisecs(10),
+        addresses,
+        auth_pass: None,
+        checksum_ipv4_pseudo_header: true,
+    }
+}
+
 /// A whole IPv4 datagram as a raw socket hands it over.
 fn ipv4_datagram(src: Ipv4Addr, vrrp: &[u8]) -> Vec<u8> {
     let total = (20 + vrrp.len()) as u16;
@@ -80,15 +93,7 @@ fn receive_and_state_machine_do_not_allocate_per_advert() {
     let master = Ipv4Addr::new(10, 99, 0, 1);
     let addrs: Vec<IpAddr> = inst.virtual_addresses.iter().map(|v| v.addr).collect();
     let mut vrrp = Vec::new();
-    let out = AdvertOut {
-        version: Version::V3,
-        vrid: 51,
-        priority: 150,
-        interval: Centisecs(10),
-        addresses: &addrs,
-        auth_pass: None,
-        checksum_ipv4_pseudo_header: true,
-    };
+    let out = master_advert(&addrs);
     packet::encode(&out, master.into(), packet::MULTICAST_V4.into(), &mut vrrp);
     let datagram = ipv4_datagram(master, &vrrp);
     let rx = Received {
@@ -136,15 +141,7 @@ fn receive_and_state_machine_do_not_allocate_per_advert() {
 #[test]
 fn encoding_into_a_reused_buffer_does_not_allocate() {
     let addrs = [IpAddr::V4(Ipv4Addr::new(10, 99, 0, 50))];
-    let out = AdvertOut {
-        version: Version::V3,
-        vrid: 51,
-        priority: 150,
-        interval: Centisecs(10),
-        addresses: &addrs,
-        auth_pass: None,
-        checksum_ipv4_pseudo_header: true,
-    };
+    let out = master_advert(&addrs);
     let src = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 1));
     let dst = IpAddr::V4(packet::MULTICAST_V4);
     let mut buf = Vec::with_capacity(1500);

@@ -31,13 +31,17 @@ const DEFAULT: Setup = Setup {
     interval: Centisecs(100),
 };
 
-fn fsm_in(state: State, s: Setup) -> Fsm {
-    let mut fsm = Fsm::new(Params {
+fn new_fsm(s: Setup) -> Fsm {
+    Fsm::new(Params {
         version: s.version,
         priority: s.priority,
         advert_interval: s.interval,
         preempt: s.preempt,
-    });
+    })
+}
+
+fn fsm_in(state: State, s: Setup) -> Fsm {
+    let mut fsm = new_fsm(s);
     let mut out = Vec::new();
     if state == State::Init {
         fsm.handle(ms(0), Event::Interface(Some(LOCAL)), &mut out);
@@ -444,12 +448,7 @@ fn state_machine_table() {
 
 #[test]
 fn startup_without_a_usable_interface_is_fault() {
-    let mut fsm = Fsm::new(Params {
-        version: Version::V3,
-        priority: 100,
-        advert_interval: Centisecs(100),
-        preempt: true,
-    });
+    let mut fsm = new_fsm(DEFAULT);
     let mut out = Vec::new();
     fsm.handle(ms(0), Event::Startup, &mut out);
     assert_eq!(fsm.state(), State::Fault);
@@ -463,12 +462,7 @@ fn startup_without_a_usable_interface_is_fault() {
 fn ipv6_tie_break_compares_link_locals_as_integers() {
     let ours: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x10));
     let theirs: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x9));
-    let mut fsm = Fsm::new(Params {
-        version: Version::V3,
-        priority: 100,
-        advert_interval: Centisecs(100),
-        preempt: true,
-    });
+    let mut fsm = new_fsm(DEFAULT);
     let mut out = Vec::new();
     fsm.handle(ms(0), Event::Interface(Some(ours)), &mut out);
     fsm.handle(ms(0), Event::Startup, &mut out);
