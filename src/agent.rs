@@ -227,7 +227,11 @@ impl Agent {
         for inst in self.instances.iter().filter(|inst| inst.link == li) {
             // Delete with the prefix found on the interface: the kernel matches both, and
             // the configuration may have changed since the address was added.
-            for found in state.addrs.iter().filter(|a| inst.addresses.contains(&a.addr)) {
+            for found in state
+                .addrs
+                .iter()
+                .filter(|a| inst.addresses.contains(&a.addr))
+            {
                 let (addr, prefix) = (found.addr, found.prefix_len);
                 tracing::info!(instance = %inst.cfg.name, %addr, prefix, "removing a virtual address left by a previous run");
                 if let Err(e) = self.netlink.del_address(state.index, addr, prefix).await {
