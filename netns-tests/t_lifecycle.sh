@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interface lifecycle and signals on one host: an instance whose interface does not exist yet
 # starts in fault and becomes master when the interface appears; SIGHUP does not stop the
-# agent; losing the primary address is a fault that releases the VIP, getting it back
-# rejoins the election; deleting the interface is a fault again.
+# agent; a VIP deleted under a master is added again; losing the primary address is a fault
+# that releases the VIP, getting it back rejoins the election; deleting the interface is a
+# fault again.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 lab_init lc
@@ -30,6 +31,15 @@ wait_until 3 "the SIGHUP warning in the log" grep -q 'SIGHUP' "$LAB_DIR/a.vipd.l
 alive "${LAB_PID_OF[a]}" || fail "vipd died on SIGHUP"
 is_state a late master || fail "instance left master after SIGHUP"
 ok "SIGHUP: warned, still running and master"
+
+ip -n "$(ns a)" addr del "$VIP/24" dev eth5
+wait_until 3 "the master to add $VIP again after it was deleted under it" eth5_has "$VIP"
+grep -q 'disappeared from the interface while master' "$LAB_DIR/a.vipd.log" || fail "no warning about the vanished address"
+is_state a late master || fail "instance left master when its VIP was deleted"
+ok "VIP deleted under the master: added again, still master"
+
+[[ $(nsx a sysctl -n net.ipv4.conf.eth5.promote_secondaries) == 1 ]] || fail "promote_secondaries not enabled on eth5"
+ok "promote_secondaries enabled on eth5"
 
 ip -n "$(ns a)" addr del 10.99.0.11/24 dev eth5
 wait_until 3 "instance to go to fault without a primary address" is_state a late fault

@@ -61,6 +61,8 @@ struct Link {
     state: Option<IfState>,
     socket: Option<Arc<VrrpSocket>>,
     reader: Option<JoinHandle<()>>,
+    /// We turned `promote_secondaries` on for this interface and turn it off at exit.
+    promoted_secondaries: bool,
     table: Arc<VridTable>,
     stats: Arc<RxStats>,
 }
@@ -148,6 +150,7 @@ impl Agent {
                         state: None,
                         socket: None,
                         reader: None,
+                        promoted_secondaries: false,
                         table: Arc::new(VridTable::new(std::iter::empty())),
                         stats: Arc::default(),
                     });
@@ -259,6 +262,16 @@ impl Agent {
             return Ok(());
         };
         let socket = Arc::new(VrrpSocket::open(link.family, &link.interface, index)?);
+        if link.family == Family::V4 {
+            // Without it, releasing the VIP that is the kernel's primary of its subnet would
+            // delete the other instances' VIPs of that subnet with it.
+            match network::enable_promote_secondaries(&link.interface) {
+                Ok(changed) => link.promoted_secondaries |= changed,
+                Err(e) => {
+                    tracing::warn!(interface = %link.interface, error = %e, "cannot enable promote_secondaries")
+                }
+            }
+        }
         link.reader = Some(tokio::spawn(receive::read_loop(
             socket.clone(),
             link.interface.clone(),
@@ -416,6 +429,33 @@ impl Agent {
                 self.feed(i, now, Event::Interface(local)).await;
                 self.instances[i].local = local;
             }
+            if self.instances[i].fsm.state() == State::Master {
+                self.restore_missing_addresses(i).await;
+            }
+        }
+    }
+
+    /// A master's addresses can vanish underneath it: an operator or another tool deleting
+    /// them, or the kernel deleting a subnet's secondaries along with its primary when
+    /// another instance releases that primary. The master still answers for them: put them
+    /// back.
+    async fn restore_missing_addresses(&mut self, i: usize) {
+        let inst = &self.instances[i];
+        let Some(state) = self.links[inst.link].state.as_ref() else {
+            return;
+        };
+        for vip in &inst.cfg.virtual_addresses {
+            if state.addrs.iter().any(|a| a.addr == vip.addr) {
+                continue;
+            }
+            tracing::warn!(instance = %inst.cfg.name, address = %vip, "virtual address disappeared from the interface while master; adding it again");
+            if let Err(e) = self
+                .netlink
+                .add_address(state.index, vip.addr, vip.prefix_len)
+                .await
+            {
+                tracing::error!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot add the address again");
+            }
         }
     }
 
@@ -424,6 +464,11 @@ impl Agent {
         let now = self.now();
         for i in 0..self.instances.len() {
             self.feed(i, now, Event::Shutdown).await;
+        }
+        for link in self.links.iter().filter(|l| l.promoted_secondaries) {
+            if let Err(e) = network::restore_promote_secondaries(&link.interface) {
+                tracing::debug!(interface = %link.interface, error = %e, "cannot restore promote_secondaries");
+            }
         }
     }
 

@@ -278,3 +278,23 @@ pub fn multicast_group(family: Family) -> IpAddr {
         Family::V6 => IpAddr::V6(MULTICAST_V6),
     }
 }
+
+fn promote_secondaries_path(interface: &str) -> String {
+    format!("/proc/sys/net/ipv4/conf/{interface}/promote_secondaries")
+}
+
+/// Linux deletes every secondary address of a subnet together with its primary unless
+/// `promote_secondaries` is set on the interface. Turn it on; `true` if we changed it.
+pub fn enable_promote_secondaries(interface: &str) -> io::Result<bool> {
+    let path = promote_secondaries_path(interface);
+    if std::fs::read_to_string(&path)?.trim() == "1" {
+        return Ok(false);
+    }
+    std::fs::write(&path, "1")?;
+    Ok(true)
+}
+
+/// Put back the kernel default that [`enable_promote_secondaries`] changed.
+pub fn restore_promote_secondaries(interface: &str) -> io::Result<()> {
+    std::fs::write(promote_secondaries_path(interface), "0")
+}
