@@ -1,0 +1,14 @@
+//! cargo-fuzz target `packet_ipv4`: see fuzz/harness.rs for the input layout and fuzz/README.md.
+//!
+//! Run (stable toolchain; RUSTC_BOOTSTRAP=1 lets stable accept the -Z flags cargo-fuzz passes;
+//! new finds go to the scratch dir, merge them back as fuzz/README.md says):
+//!   cd fuzz && mkdir -p /tmp/new-packet_ipv4 && RUSTC_BOOTSTRAP=1 cargo fuzz run packet_ipv4 \
+//!       /tmp/new-packet_ipv4 corpus/packet_ipv4 -- -max_total_time=1200 -max_len=8192
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    harness::run_ipv4(data);
+});
