@@ -205,48 +205,53 @@ impl Config {
 
 /// Reads and parses `path`. A read failure is reported as a [`ConfigError`] too.
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, path),
-        Err(e) => Err(vec![ConfigError {
+    let unreadable = |line, column, problem| {
+        vec![ConfigError {
             file: path.to_path_buf(),
-            line: None,
-            column: None,
+            line,
+            column,
             key: String::new(),
-            problem: format!("cannot read the file: {e}"),
+            problem,
             allowed: "a readable UTF-8 TOML file".to_owned(),
-        }]),
+        }]
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| unreadable(None, None, format!("cannot read the file: {e}")))?;
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => parse(text, path),
+        Err(e) => {
+            // Point at the first bad byte: everything before it is valid UTF-8.
+            let valid = bytes
+                .get(..e.valid_up_to())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default();
+            let sink = Sink::new(valid, path);
+            let (line, column) = sink.line_col(valid.len()).unzip();
+            Err(unreadable(line, column, "not valid UTF-8".to_owned()))
+        }
     }
 }
 
 /// Parses and validates `text`; `file` is only used in the errors. Returns every problem found.
 pub fn parse(text: &str, file: &Path) -> Result<Config, Vec<ConfigError>> {
-    let mut sink = Sink {
-        text,
-        file,
-        errors: Vec::new(),
-    };
+    let mut sink = Sink::new(text, file);
     let (doc, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         for e in &syntax_errors {
             sink.toml_error(e, doc.get_ref());
         }
-        return Err(sink.errors);
+        return Err(sink.into_errors());
     }
     let raw: RawFile = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
             sink.toml_error(&e, doc.get_ref());
-            return Err(sink.errors);
+            return Err(sink.into_errors());
         }
     };
     match validate(raw, &mut sink) {
-        Some(config) if sink.errors.is_empty() => Ok(config),
-        _ => {
-            // In file order, as an editor would show them; errors without a place first.
-            sink.errors
-                .sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
-            Err(sink.errors)
-        }
+        Some(config) if sink.error_count() == 0 => Ok(config),
+        _ => Err(sink.into_errors()),
     }
 }
 
@@ -377,13 +382,66 @@ struct RawInstance {
 // ---------------------------------------------------------------------------------------------
 // Error collection.
 
+/// More errors than this are counted, not listed: a generated file with thousands of bad
+/// entries must not bury the first ones (or take long to report).
+const MAX_LISTED_ERRORS: usize = 100;
+
 struct Sink<'a> {
     text: &'a str,
     file: &'a Path,
+    /// Byte offset of the start of each line, so a position costs a binary search rather
+    /// than a scan of the file.
+    line_starts: Vec<usize>,
     errors: Vec<ConfigError>,
+    unlisted: usize,
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    fn new(text: &'a str, file: &'a Path) -> Sink<'a> {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Sink {
+            text,
+            file,
+            line_starts,
+            errors: Vec::new(),
+            unlisted: 0,
+        }
+    }
+
+    fn error_count(&self) -> usize {
+        self.errors.len() + self.unlisted
+    }
+
+    /// The errors in file order, as an editor shows them (errors without a place first).
+    fn into_errors(mut self) -> Vec<ConfigError> {
+        self.errors
+            .sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
+        if self.unlisted > 0 {
+            self.errors.push(ConfigError {
+                file: self.file.to_path_buf(),
+                line: None,
+                column: None,
+                key: String::new(),
+                problem: format!(
+                    "{} more error(s) not listed (only the first {MAX_LISTED_ERRORS} are)",
+                    self.unlisted
+                ),
+                allowed: "fix the errors above and check again".to_owned(),
+            });
+        }
+        self.errors
+    }
+
+    /// 1-based line and column (in characters) of byte `offset`.
+    fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let column = self.text.get(start..offset)?.chars().count() + 1;
+        Some((line, column))
+    }
+
     fn push(
         &mut self,
         span: Option<Range<usize>>,
@@ -391,7 +449,11 @@ impl Sink<'_> {
         problem: impl Into<String>,
         allowed: &str,
     ) {
-        let place = span.and_then(|s| line_col(self.text, s.start));
+        if self.errors.len() >= MAX_LISTED_ERRORS {
+            self.unlisted += 1;
+            return;
+        }
+        let place = span.and_then(|s| self.line_col(s.start));
         self.errors.push(ConfigError {
             file: self.file.to_path_buf(),
             line: place.map(|p| p.0),
@@ -403,7 +465,7 @@ impl Sink<'_> {
     }
 
     fn line_of(&self, span: &Range<usize>) -> usize {
-        line_col(self.text, span.start).map_or(0, |p| p.0)
+        self.line_col(span.start).map_or(0, |p| p.0)
     }
 
     /// A syntax error, a type error or an unknown key, as reported by toml/serde.
@@ -437,17 +499,45 @@ impl Sink<'_> {
             let allowed = expected.unwrap_or("valid TOML (https://toml.io)");
             (format!("TOML syntax: {problem}"), allowed.to_owned())
         };
-        self.push(e.span(), key, problem, &allowed);
+        // toml gives no place for its nesting limit; the culprit is the deepest dotted key.
+        let span = e.span().or_else(|| {
+            message
+                .contains("recursion limit")
+                .then(|| deepest_dotted_key(self.text))
+                .flatten()
+                .map(|at| at..at)
+        });
+        self.push(span, key, problem, &allowed);
     }
 }
 
-/// 1-based line and column (in characters) of byte `offset`.
-fn line_col(text: &str, offset: usize) -> Option<(usize, usize)> {
-    let before = text.get(..offset)?;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count() + 1;
-    let column = before.get(line_start..)?.chars().count() + 1;
-    Some((line, column))
+/// Byte offset of the line whose key or table header has the most dots outside quotes.
+fn deepest_dotted_key(text: &str) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let key = if trimmed.starts_with('[') {
+            trimmed
+        } else {
+            trimmed.split('=').next().unwrap_or_default()
+        };
+        let mut quoted = None;
+        let mut dots = 0;
+        for c in key.chars() {
+            match (quoted, c) {
+                (None, '"' | '\'') => quoted = Some(c),
+                (Some(q), c) if c == q => quoted = None,
+                (None, '.') => dots += 1,
+                _ => {}
+            }
+        }
+        if dots > best.map_or(0, |b| b.0) {
+            best = Some((dots, offset));
+        }
+        offset += line.len();
+    }
+    best.map(|(_, at)| at)
 }
 
 /// The dotted key of the last key or value starting at or before `offset`: where toml points
@@ -638,7 +728,7 @@ fn validate_global(raw: Option<Spanned<RawGlobal>>, sink: &mut Sink<'_>) -> Opti
         }
         None => (None, None, None),
     };
-    let before = sink.errors.len();
+    let before = sink.error_count();
     let router_id = match router_id {
         Some(id) if id.get_ref().is_empty() => {
             sink.push(
@@ -676,7 +766,7 @@ fn validate_global(raw: Option<Spanned<RawGlobal>>, sink: &mut Sink<'_>) -> Opti
         Some(p) => PathBuf::from(p.into_inner()),
         None => PathBuf::from(DEFAULT_CONTROL_SOCKET),
     };
-    (sink.errors.len() == before).then_some(Global {
+    (sink.error_count() == before).then_some(Global {
         router_id,
         control_socket,
     })
@@ -706,7 +796,7 @@ struct Checked {
 fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -> Checked {
     let table = raw.span();
     let r = raw.into_inner();
-    let before = sink.errors.len();
+    let before = sink.error_count();
     let key = |field: &str| format!("instance[{i}].{field}");
     let missing = |sink: &mut Sink<'_>, field: &str, allowed: &str| {
         sink.push(
@@ -908,7 +998,7 @@ fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -
     };
 
     let config = match (
-        sink.errors.len() == before,
+        sink.error_count() == before,
         &name,
         &interface,
         vrid.as_ref(),
@@ -946,7 +1036,7 @@ fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -
         }),
         _ => None,
     };
-    if config.is_none() && sink.errors.len() == before {
+    if config.is_none() && sink.error_count() == before {
         // Every path that leaves a field unset reports why; this only guards against a
         // silently dropped instance should that ever change.
         sink.push(
@@ -2169,5 +2259,63 @@ auth_pass = "ab"
                 Err(e) => assert!(e.contains(fragment), "{input:?}: {e:?} lacks {fragment:?}"),
             }
         }
+    }
+
+    #[test]
+    fn thousands_of_errors_are_capped_and_fast() {
+        let addrs: Vec<String> = (0..20_000).map(|i| format!("\"bad{i}\"")).collect();
+        let text = inst(&[("virtual_addresses", &format!("[{}]", addrs.join(", ")))]);
+        let started = std::time::Instant::now();
+        let errors = errs(&text);
+        assert_eq!(
+            errors.len(),
+            MAX_LISTED_ERRORS + 1,
+            "listed errors plus the summary"
+        );
+        let last = errors.last().map(|e| e.problem.clone()).unwrap_or_default();
+        assert!(last.contains("more error(s) not listed"), "{last}");
+        // Positions come from a line index: 20k errors must not rescan the file each time.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn positions_from_the_line_index_count_characters() {
+        let sink = Sink::new("ab\nçd = 1\n\nx", Path::new(FILE));
+        assert_eq!(sink.line_col(0), Some((1, 1)));
+        assert_eq!(sink.line_col(3), Some((2, 1)));
+        assert_eq!(
+            sink.line_col(6),
+            Some((2, 3)),
+            "ç is one character, two bytes"
+        );
+        assert_eq!(sink.line_col(12), Some((4, 1)));
+        assert_eq!(sink.line_col(13), Some((4, 2)), "end of text");
+        assert_eq!(sink.line_col(99), None);
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_with_its_position() {
+        let dir = std::env::temp_dir().join(format!("vipd-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, b"[global]\nrouter_id = \"a\xffb\"\n").ok();
+        let errors = load(&path).err().unwrap_or_default();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].column), (Some(2), Some(15)));
+        assert!(errors[0].problem.contains("UTF-8"));
+    }
+
+    #[test]
+    fn nesting_beyond_the_parser_limit_points_at_the_deepest_key() {
+        let deep = vec!["a"; 20_000].join(".");
+        let text = format!("[global]\nrouter_id = \"x\"\n[{deep}]\n");
+        let errors = errs(&text);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!((errors[0].line, errors[0].column), (Some(3), Some(1)));
     }
 }
