@@ -359,3 +359,85 @@ cap_fields() {
 }
 cap_count() { cap_fields "$1" frame.number | wc -l; }
 cap_at_least() { (($(cap_count "$2") >= $1)); } # cap_at_least N FILTER
+
+# ---- chaos and hostile-input helpers (t_chaos_*, t_hostile*) -------------------------------
+# spawn_vipd HOST CONF: like start_vipd but returns at once (start several agents together,
+# then wait for each with wait_until ... vipd_status HOST).
+spawn_vipd() {
+	local host=$1 conf=$2 log="$LAB_DIR/$1.vipd.log"
+	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD"
+	[[ " ${LAB_LOGS[*]} " == *" $log "* ]] || LAB_LOGS+=("$log")
+	echo "=== $(date +%T.%N) START vipd run -c $conf" >>"$log"
+	ip netns exec "$(ns "$host")" "$VIPD" run -c "$conf" >>"$log" 2>&1 &
+	LAB_PID_OF[$host]=$!
+	LAB_PIDS+=($!)
+}
+
+# running PID: alive without forking (cheap enough to poll at 50 Hz for a minute).
+running() {
+	local stat rest
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	rest=${stat##*) }
+	[[ ${rest:0:1} != Z ]]
+}
+# agents_running HOST...: the agent of every HOST is running.
+agents_running() {
+	local h
+	for h in "$@"; do running "${LAB_PID_OF[$h]}" || return 1; done
+}
+
+# cpu_ticks PID: utime + stime of PID in clock ticks (getconf CLK_TCK per second).
+cpu_ticks() {
+	local stat fld
+	read -r stat <"/proc/$1/stat"
+	read -ra fld <<<"${stat##*) }"
+	echo $((fld[11] + fld[12])) # fields 14 and 15 of proc(5), counted from the state (field 3)
+}
+
+# state_changes HOST [INSTANCE]: how many state-change lines HOST's vipd log holds so far (all
+# runs); count before and after a window to get the changes inside it.
+state_changes() {
+	local n
+	n=$(grep -c "state change instance=${2:-[^ ]*} " "$LAB_DIR/$1.vipd.log" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+# state_change_lines HOST FROM_LINE_COUNT: the state-change lines after the first N of them.
+state_change_lines() { grep "state change instance=" "$LAB_DIR/$1.vipd.log" | tail -n +$(($2 + 1)); }
+
+# rx_field HOST JQ_PATH: a field of HOST's eth0 IPv4 receive counters, e.g. .received, .drops.ttl
+rx_field() {
+	vipd_status "$1" | jq -r ".receive[] | select(.interface == \"eth0\" and .family == \"ipv4\") | $2"
+}
+
+# raw_drops HOST: receive-buffer drops the kernel counted on HOST's raw IP-protocol-112 sockets.
+raw_drops() {
+	nsx "$1" cat /proc/net/raw | awk 'NR > 1 && $2 ~ /:0070$/ { n += $NF } END { print n + 0 }'
+}
+
+# nft_table HOST < TABLE TEXT: load multi-line nft text into HOST from a file (replaces nothing:
+# delete an older table first with nft_flush when the text recreates it).
+nft_table() {
+	local f="$LAB_DIR/$1.table.nft"
+	cat >"$f"
+	nsx "$1" nft -f "$f" || fail "nft rejected $f"
+}
+# nft_counts HOST: packet counts of the counters in HOST's table inet lab, in rule order.
+nft_counts() {
+	nsx "$1" nft -j list table inet lab | jq -r '[.nftables[] | .rule? // empty | .expr[] | .counter? // empty | .packets] | join(" ")'
+}
+
+# flap_link HOST SECONDS MIN_MS MAX_MS: take HOST's bridge-side veth down and up again and
+# again for SECONDS, each state lasting a random MIN_MS..MAX_MS; leaves it up. Sets FLAPS.
+flap_link() {
+	local host=$1 end=$(($(now_ms) + $(ms_of "$2"))) lo=$3 hi=$4 d
+	FLAPS=0
+	while (($(now_ms) < end)); do
+		cut_link "$host"
+		d=$((lo + RANDOM % (hi - lo + 1)))
+		sleep "0.$(printf '%03d' "$d")"
+		restore_link "$host"
+		FLAPS=$((FLAPS + 1))
+		d=$((lo + RANDOM % (hi - lo + 1)))
+		sleep "0.$(printf '%03d' "$d")"
+	done
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Link-flapping storm: the master's bridge-side veth goes down and up every 100-150 ms for 5 s
+# (its eth0 loses and regains carrier each time: fault, backup, master, ...), then stays up.
+# Both agents survive, and once the link is steady a (150, preempt) is again the only master
+# and the only holder of the VIP, within a bounded wait, and stays so.
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+lab_init cf
+
+lab_host a 10.99.0.1/24
+lab_host b 10.99.0.2/24
+vip_instance 150 100ms | vipd_conf a
+vip_instance 100 100ms | vipd_conf b
+start_vipd a "$LAB_DIR/a.toml"
+wait_until 5 "a (150) to become master" is_state a web master
+start_vipd b "$LAB_DIR/b.toml"
+wait_until 5 "a master alone with $VIP4, b backup" roles web "$VIP4" a b
+ok "a master with $VIP4, b backup"
+
+la0=$(state_changes a web) lb0=$(state_changes b web)
+flap_link a 5 100 150
+t0=$(now_ms)
+agents_running a b || fail "an agent died during the flapping storm"
+ok "$FLAPS flaps of a's link in 5 s; both agents running"
+metric flaps "$FLAPS"
+metric transitions_a $(($(state_changes a web) - la0))
+metric transitions_b $(($(state_changes b web) - lb0))
+((FLAPS >= 15)) || fail "only $FLAPS flaps in 5 s: the storm did not happen"
+(($(state_changes a web) - la0 >= 2)) || fail "a logged no state change during $FLAPS carrier losses (expected fault/backup)"
+
+wait_until 5 "a (150) master alone with $VIP4, b backup, after the storm" roles web "$VIP4" a b
+metric converge_ms $(($(now_ms) - t0))
+always_for 2 "a master alone with $VIP4, b backup (link steady)" roles web "$VIP4" a b
+agents_running a b || fail "an agent died after the storm"
+for h in a b; do
+	vipd_status "$h" >/dev/null || fail "$h's agent no longer answers status"
+	not grep -q panicked "$LAB_DIR/$h.vipd.log" || fail "$h's agent panicked: $(grep -m1 panicked "$LAB_DIR/$h.vipd.log")"
+done
+ok "storm over: a alone holds $VIP4, b backup, both agents answer"
+pass
