@@ -206,6 +206,21 @@ vipd_conf() {
 	} >"$LAB_DIR/$1.toml"
 }
 
+# pair_up INTERVAL: hosts a (10.99.0.1, priority 150) and b (10.99.0.2, priority 100) running
+# the standard instance "web"; returns once a is master alone with $VIP4 and b is backup.
+pair_up() {
+	lab_host a 10.99.0.1/24
+	lab_host b 10.99.0.2/24
+	vip_instance 150 "$1" | vipd_conf a
+	vip_instance 100 "$1" | vipd_conf b
+	start_vipd a "$LAB_DIR/a.toml"
+	wait_until 5 "a (150) to become master" is_state a web master
+	start_vipd b "$LAB_DIR/b.toml"
+	wait_until 5 "b (100) to be backup" is_state b web backup
+	wait_until 3 "$VIP4 on a only" roles web "$VIP4" a b
+	ok "a master with $VIP4, b backup"
+}
+
 start_vipd() {
 	local host=$1 conf=$2 log="$LAB_DIR/$1.vipd.log"
 	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD"

@@ -7,15 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 lab_init cf
 
-lab_host a 10.99.0.1/24
-lab_host b 10.99.0.2/24
-vip_instance 150 100ms | vipd_conf a
-vip_instance 100 100ms | vipd_conf b
-start_vipd a "$LAB_DIR/a.toml"
-wait_until 5 "a (150) to become master" is_state a web master
-start_vipd b "$LAB_DIR/b.toml"
-wait_until 5 "a master alone with $VIP4, b backup" roles web "$VIP4" a b
-ok "a master with $VIP4, b backup"
+pair_up 100ms
 
 la0=$(state_changes a web) lb0=$(state_changes b web)
 flap_link a 5 100 150

@@ -10,14 +10,7 @@ source "$(dirname "$0")/lib.sh"
 lab_init cl
 
 WINDOW=60 LOSS=30
-lab_host a 10.99.0.1/24
-lab_host b 10.99.0.2/24
-vip_instance 150 100ms | vipd_conf a
-vip_instance 100 100ms | vipd_conf b
-start_vipd a "$LAB_DIR/a.toml"
-wait_until 5 "a (150) to become master" is_state a web master
-start_vipd b "$LAB_DIR/b.toml"
-wait_until 5 "a master alone with $VIP4, b backup" roles web "$VIP4" a b
+pair_up 100ms
 always_for 1 "a master alone with $VIP4, b backup (before the loss)" roles web "$VIP4" a b
 ok "a master with $VIP4, b backup"
 

@@ -11,16 +11,9 @@ source "$(dirname "$0")/lib.sh"
 lab_init ho
 
 SECS=6 RATE=1500
-lab_host a 10.99.0.1/24
-lab_host b 10.99.0.2/24
+pair_up 100ms
 lab_host c 10.99.0.9/24 # the flooder
 lab_host d 10.99.0.8/24 # a client of the VIP
-vip_instance 150 100ms | vipd_conf a
-vip_instance 100 100ms | vipd_conf b
-start_vipd a "$LAB_DIR/a.toml"
-wait_until 5 "a (150) to become master" is_state a web master
-start_vipd b "$LAB_DIR/b.toml"
-wait_until 5 "a master alone with $VIP4, b backup" roles web "$VIP4" a b
 wait_until 3 "the client to reach $VIP4" nsx d ping -c 1 -W 1 -q "$VIP4" >/dev/null
 ok "a master with $VIP4, b backup, the client reaches $VIP4"
 

@@ -6,16 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 lab_init pt
 
-lab_host a 10.99.0.1/24
-lab_host b 10.99.0.2/24
-vip_instance 150 100ms | vipd_conf a
-vip_instance 100 100ms | vipd_conf b
-start_vipd a "$LAB_DIR/a.toml"
-wait_until 5 "a (150) to become master" is_state a web master
-start_vipd b "$LAB_DIR/b.toml"
-wait_until 5 "b (100) to be backup" is_state b web backup
-wait_until 3 "$VIP4 on a only" roles web "$VIP4" a b
-ok "a master with $VIP4, b backup"
+pair_up 100ms
 
 nft_drop_vrrp a out 100
 wait_until 5 "b to take over once a's adverts are dropped" is_state b web master
