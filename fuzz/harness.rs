@@ -753,9 +753,8 @@ pub fn run_roundtrip(data: &[u8]) {
     check_case(&decode_case(data));
 }
 
-/// encode then validate is the identity on the fields; plus the neighbours of that: the
-/// other checksum convention, an unknown VRID, a wrong hop limit, truncation and padding.
-pub fn check_case(c: &Case) {
+/// The VRRP message `c` describes, as the agent would send it.
+pub fn encode_case(c: &Case) -> Vec<u8> {
     let out = AdvertOut {
         version: c.out_version,
         vrid: c.vrid,
@@ -767,6 +766,13 @@ pub fn check_case(c: &Case) {
     };
     let mut bytes = Vec::new();
     encode(&out, c.src, c.dst, &mut bytes);
+    bytes
+}
+
+/// encode then validate is the identity on the fields; plus the neighbours of that: the
+/// other checksum convention, an unknown VRID, a wrong hop limit, truncation and padding.
+pub fn check_case(c: &Case) {
+    let bytes = encode_case(c);
     assert_eq!(
         bytes.len(),
         packet::message_len(c.out_version, c.family, c.addresses.len() as u8)

@@ -221,15 +221,10 @@ pair_up() {
 	ok "a master with $VIP4, b backup"
 }
 
+# start_vipd HOST CONF: spawn_vipd, then wait until the agent answers on its control socket.
 start_vipd() {
-	local host=$1 conf=$2 log="$LAB_DIR/$1.vipd.log"
-	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD"
-	[[ " ${LAB_LOGS[*]} " == *" $log "* ]] || LAB_LOGS+=("$log")
-	echo "=== $(date +%T.%N) START vipd run -c $conf" >>"$log"
-	ip netns exec "$(ns "$host")" "$VIPD" run -c "$conf" >>"$log" 2>&1 &
-	LAB_PID_OF[$host]=$!
-	LAB_PIDS+=($!)
-	wait_until 5 "vipd on $host to answer on its control socket" vipd_status "$host" >/dev/null
+	spawn_vipd "$1" "$2"
+	wait_until 5 "vipd on $1 to answer on its control socket" vipd_status "$1" >/dev/null
 }
 
 # stop_agent HOST [SIGNAL]: signal HOST's agent, wait (bounded) for it to exit; sets AGENT_RC.

@@ -16,8 +16,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
-use harness::{Case, Cfg, PREFIX_V4, check_validate};
-use vipd::packet::{AdvertOut, DropKind, MULTICAST_V4, MULTICAST_V6, RxMeta, encode, split_ipv4};
+use harness::{Case, Cfg, PREFIX_V4, check_validate, encode_case};
+use vipd::packet::{DropKind, MULTICAST_V4, MULTICAST_V6, RxMeta, split_ipv4};
 use vipd::units::{Centisecs, Family, Version};
 
 // ------------------------------------------------------------------------------------------
@@ -162,21 +162,6 @@ fn random_case(rng: &mut Rng) -> Case {
         peers: rng.below(4) == 0,
         cut: rng.byte(),
     }
-}
-
-fn encode_case(c: &Case) -> Vec<u8> {
-    let out = AdvertOut {
-        version: c.out_version,
-        vrid: c.vrid,
-        priority: c.priority,
-        interval: c.interval,
-        addresses: &c.addresses,
-        auth_pass: c.auth_pass,
-        checksum_ipv4_pseudo_header: c.pseudo,
-    };
-    let mut bytes = Vec::new();
-    encode(&out, c.src, c.dst, &mut bytes);
-    bytes
 }
 
 /// The lookup configuration that accepts `c` exactly, optionally with unicast peers.
