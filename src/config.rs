@@ -316,7 +316,8 @@ const A_VIP: &str = "a unicast IPv4 or IPv6 address, optionally with /prefix (at
                      /128), listed once, e.g. \"10.0.0.5/24\"";
 const A_PEERS: &str = "a list of unicast addresses of the other routers, e.g. [\"10.0.0.2\"]; \
                        empty or absent means multicast";
-const A_PEER: &str = "a unicast IP address of the instance's family, without prefix, listed once";
+const A_PEER: &str = "a unicast IP address of the instance's family (IPv6: the peer's link-local \
+                      address), without prefix, listed once";
 const A_AUTH_PASS: &str = "1 to 8 bytes, only with version = 2";
 const A_CHECKSUM: &str = "true or false, only for version 3 with IPv4 addresses; default true";
 
@@ -1156,6 +1157,14 @@ fn unicast_peers(
                     family_name(Family::of(&addr)),
                     family_name(f)
                 )),
+                // VRRP over IPv6 is sent from the link-local address (RFC 9568 5.1.2.2), so
+                // that is the address a peer's adverts arrive from and are checked against.
+                (Ok(()), _, _) if matches!(addr, IpAddr::V6(v6) if !v6.is_unicast_link_local()) => {
+                    Some(format!(
+                        "`{addr}` is not link-local; IPv6 adverts come from the sender's \
+                         link-local address, so IPv6 peers are listed by theirs (fe80::/10)"
+                    ))
+                }
                 (Ok(()), _, Some(first)) => Some(format!(
                     "`{addr}` is already listed as unicast_peers[{first}]"
                 )),
@@ -2066,6 +2075,15 @@ auth_pass = "ab"
             18,
             "the virtual addresses are IPv4",
         );
+    }
+
+    #[test]
+    fn ipv6_unicast_peers_are_link_local() {
+        let e = one(&inst(&[
+            ("virtual_addresses", "[\"fd00::5/64\"]"),
+            ("unicast_peers", "[\"fe80::2\", \"fd00::2\"]"),
+        ]));
+        check(&e, "instance[0].unicast_peers[1]", 6, 29, "not link-local");
     }
 
     #[test]
