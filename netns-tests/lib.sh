@@ -339,6 +339,18 @@ addr_event_ms() {
 }
 has_addr_event() { addr_event_ms "$@" >/dev/null; }
 
+# takeover_after_cut CUT NEW ADDR SECONDS METRIC: cut CUT's link, wait (bounded) until NEW's
+# kernel adds ADDR (monitor_start NEW first), report the time from the cut as metric METRIC
+# and leave it in TAKEOVER_MS.
+takeover_after_cut() {
+	local cut=$1 new=$2 addr=$3 secs=$4 name=$5 t0
+	t0=$(now_ms)
+	cut_link "$cut"
+	wait_until "$secs" "$new to add $addr after $cut's link was cut" has_addr_event "$new" "$addr" add "$t0"
+	TAKEOVER_MS=$(($(addr_event_ms "$new" "$addr" add "$t0") - t0))
+	metric "$name" "$TAKEOVER_MS"
+}
+
 # ---- packet capture -----------------------------------------------------------------------
 # capture_start NAME: tcpdump on br0 into $LAB_DIR/NAME.pcap (= $CAP_FILE), listening on return.
 capture_start() {

@@ -23,11 +23,8 @@ failover_round() {
 
 	monitor_start b
 	capture_start "cap$int"
-	t0=$(now_ms)
-	cut_link a
-	wait_until 5 "b to add $VIP4 after a's link was cut (${int}ms adverts)" has_addr_event b "$VIP4" add "$t0"
-	ms=$(($(addr_event_ms b "$VIP4" add "$t0") - t0))
-	metric "failover_ms_$int" "$ms"
+	takeover_after_cut a b "$VIP4" 5 "failover_ms_$int"
+	ms=$TAKEOVER_MS
 	skew=$(skew_ms 100 "$int")
 	bound=$((3 * int + skew + 500))
 	((ms < bound)) || fail "failover at ${int}ms adverts took $ms ms (bound $bound ms)"

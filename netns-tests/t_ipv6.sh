@@ -66,12 +66,8 @@ bad=$(cap_fields "$ADV" ipv6.src ipv6.dst ipv6.hlim vrrp.version vrrp.virt_rtr_i
 [[ -z $bad ]] || fail "IPv6 adverts differ from '$want' (src dst hlim ver vrid prio int cksum-ok vip): $bad"
 ok "adverts: $want"
 
-t0=$(now_ms)
-cut_link a
-wait_until 5 "b to add $VIP6 after a's link was cut" has_addr_event b "$VIP6" add "$t0"
-ev=$(addr_event_ms b "$VIP6" add "$t0")
-ms=$((ev - t0))
-metric failover_ms_v6 "$ms"
+takeover_after_cut a b "$VIP6" 5 failover_ms_v6
+ms=$TAKEOVER_MS
 bound=$((3 * 100 + $(skew_ms 100 100) + 500))
 ((ms < bound)) || fail "IPv6 failover took $ms ms (bound $bound ms)"
 wait_until 3 "b to report master of web6" is_state b web6 master

@@ -18,12 +18,8 @@ learned=$(vipd_field b web master_advert_interval_ms)
 ok "b backup; it reports master_advert_interval_ms=$learned"
 
 monitor_start b
-t0=$(now_ms)
-cut_link a
-wait_until 6 "b to add $VIP4 after a's link was cut" has_addr_event b "$VIP4" add "$t0"
-ev=$(addr_event_ms b "$VIP4" add "$t0")
-ms=$((ev - t0))
-metric failover_ms_learned "$ms"
+takeover_after_cut a b "$VIP4" 6 failover_ms_learned
+ms=$TAKEOVER_MS
 bound=$((3 * 100 + $(skew_ms 100 100) + 500))
 ((ms < bound)) || fail "b took $ms ms: it did not learn a's 100 ms interval (bound $bound ms; with its own 1 s: 3609 ms)"
 ok "b took over $ms ms after the cut, using the learned 100 ms interval"

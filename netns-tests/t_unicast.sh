@@ -28,12 +28,8 @@ bad=$(cap_fields "$ADV" ip.src ip.dst ip.ttl vrrp.prio vrrp.checksum.status | gr
 ok "adverts: $want (no multicast VRRP on the wire)"
 
 monitor_start b
-t0=$(now_ms)
-cut_link a
-wait_until 5 "b to add $VIP4 after a's link was cut (unicast)" has_addr_event b "$VIP4" add "$t0"
-ev=$(addr_event_ms b "$VIP4" add "$t0")
-ms=$((ev - t0))
-metric failover_ms_unicast "$ms"
+takeover_after_cut a b "$VIP4" 5 failover_ms_unicast
+ms=$TAKEOVER_MS
 bound=$((3 * 100 + $(skew_ms 100 100) + 500))
 ((ms < bound)) || fail "unicast failover took $ms ms (bound $bound ms)"
 wait_until 3 "b to report master" is_state b web master

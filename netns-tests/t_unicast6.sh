@@ -39,11 +39,8 @@ drops=$(vipd_status b | jq '[.receive[].drops[]] | add')
 ok "adverts: $want, none dropped by b"
 
 monitor_start b
-t0=$(now_ms)
-cut_link a
-wait_until 5 "b to add $VIP6 after a's link was cut" has_addr_event b "$VIP6" add "$t0"
-ms=$(($(addr_event_ms b "$VIP6" add "$t0") - t0))
-metric failover_ms_unicast6 "$ms"
+takeover_after_cut a b "$VIP6" 5 failover_ms_unicast6
+ms=$TAKEOVER_MS
 bound=$((3 * 100 + $(skew_ms 100 100) + 500))
 ((ms < bound)) || fail "IPv6 unicast failover took $ms ms (bound $bound ms)"
 wait_until 3 "b to report master" is_state b web6 master
