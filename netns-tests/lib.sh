@@ -187,6 +187,10 @@ always_for() {
 
 # skew_ms PRIO ADVERT_MS: VRRPv3 Skew_Time, computed in centiseconds as the RFC does.
 skew_ms() { local cs=$(((256 - $1) * ($2 / 10) / 256)); echo $((cs * 10)); }
+# takeover_bound_ms PRIO ADVERT_MS: a correctness bound for a VRRPv3 takeover after the master
+# vanishes: Master_Down_Interval (3 intervals + skew) plus 500 ms for scheduling and the
+# kernel's address event. Not a speed target.
+takeover_bound_ms() { echo $((3 * $2 + $(skew_ms "$1" "$2") + 500)); }
 
 # ---- vipd ---------------------------------------------------------------------------------
 # vip_instance PRIO INTERVAL [EXTRA TOML LINE...]: the standard IPv4 test instance "web".

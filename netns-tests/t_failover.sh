@@ -11,7 +11,7 @@ lab_host b 10.99.0.2/24
 
 # failover_round INTERVAL_MS: one full round; leaves no agent running and a's link up.
 failover_round() {
-	local int=$1 t0 ms bound skew n
+	local int=$1 t0 ms bound n
 	vip_instance 150 "${int}ms" | vipd_conf a
 	vip_instance 100 "${int}ms" | vipd_conf b
 	start_vipd a "$LAB_DIR/a.toml"
@@ -25,8 +25,7 @@ failover_round() {
 	capture_start "cap$int"
 	takeover_after_cut a b "$VIP4" 5 "failover_ms_$int"
 	ms=$TAKEOVER_MS
-	skew=$(skew_ms 100 "$int")
-	bound=$((3 * int + skew + 500))
+	bound=$(takeover_bound_ms 100 "$int")
 	((ms < bound)) || fail "failover at ${int}ms adverts took $ms ms (bound $bound ms)"
 	ok "${int}ms: b added $VIP4 $ms ms after the cut (bound $bound ms)"
 

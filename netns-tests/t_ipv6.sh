@@ -68,7 +68,7 @@ ok "adverts: $want"
 
 takeover_after_cut a b "$VIP6" 5 failover_ms_v6
 ms=$TAKEOVER_MS
-bound=$((3 * 100 + $(skew_ms 100 100) + 500))
+bound=$(takeover_bound_ms 100 100)
 ((ms < bound)) || fail "IPv6 failover took $ms ms (bound $bound ms)"
 wait_until 3 "b to report master of web6" is_state b web6 master
 wait_until 3 "a to drop $VIP6" not has_addr a "$VIP6"

@@ -20,7 +20,7 @@ ok "b backup; it reports master_advert_interval_ms=$learned"
 monitor_start b
 takeover_after_cut a b "$VIP4" 6 failover_ms_learned
 ms=$TAKEOVER_MS
-bound=$((3 * 100 + $(skew_ms 100 100) + 500))
+bound=$(takeover_bound_ms 100 100)
 ((ms < bound)) || fail "b took $ms ms: it did not learn a's 100 ms interval (bound $bound ms; with its own 1 s: 3609 ms)"
 ok "b took over $ms ms after the cut, using the learned 100 ms interval"
 pass

@@ -30,7 +30,7 @@ ok "adverts: $want (no multicast VRRP on the wire)"
 monitor_start b
 takeover_after_cut a b "$VIP4" 5 failover_ms_unicast
 ms=$TAKEOVER_MS
-bound=$((3 * 100 + $(skew_ms 100 100) + 500))
+bound=$(takeover_bound_ms 100 100)
 ((ms < bound)) || fail "unicast failover took $ms ms (bound $bound ms)"
 wait_until 3 "b to report master" is_state b web master
 wait_until 3 "a to drop $VIP4" not has_addr a "$VIP4"

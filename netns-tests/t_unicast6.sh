@@ -41,7 +41,7 @@ ok "adverts: $want, none dropped by b"
 monitor_start b
 takeover_after_cut a b "$VIP6" 5 failover_ms_unicast6
 ms=$TAKEOVER_MS
-bound=$((3 * 100 + $(skew_ms 100 100) + 500))
+bound=$(takeover_bound_ms 100 100)
 ((ms < bound)) || fail "IPv6 unicast failover took $ms ms (bound $bound ms)"
 wait_until 3 "b to report master" is_state b web6 master
 wait_until 3 "an advert from b to a's link-local" cap_at_least 1 "$ADV && ipv6.src == $ll_b && ipv6.dst == $ll_a && ipv6.hlim == 255"

@@ -401,6 +401,18 @@ struct Summary {
     seeds_with_b: u64,
 }
 
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.sim_time += other.sim_time;
+        self.delivered += other.delivered;
+        self.transitions += other.transitions;
+        self.steps += other.steps;
+        self.checks_a += other.checks_a;
+        self.checks_b += other.checks_b;
+        self.seeds_with_b += other.seeds_with_b;
+    }
+}
+
 impl Chaos {
     fn new(seed: u64) -> Chaos {
         let sc = Scenario::new(seed);
@@ -775,13 +787,7 @@ fn random_lans() {
                     }
                     match run_seed(seed) {
                         Ok((sum, _)) => {
-                            mine.sim_time += sum.sim_time;
-                            mine.delivered += sum.delivered;
-                            mine.transitions += sum.transitions;
-                            mine.steps += sum.steps;
-                            mine.checks_a += sum.checks_a;
-                            mine.checks_b += sum.checks_b;
-                            mine.seeds_with_b += sum.seeds_with_b;
+                            mine.add(&sum);
                         }
                         Err(report) => {
                             stop.store(true, Ordering::Relaxed);
@@ -794,13 +800,7 @@ fn random_lans() {
                     }
                 }
                 let mut t = total.lock().unwrap_or_else(|e| e.into_inner());
-                t.sim_time += mine.sim_time;
-                t.delivered += mine.delivered;
-                t.transitions += mine.transitions;
-                t.steps += mine.steps;
-                t.checks_a += mine.checks_a;
-                t.checks_b += mine.checks_b;
-                t.seeds_with_b += mine.seeds_with_b;
+                t.add(&mine);
             });
         }
     });
