@@ -3,6 +3,7 @@
 //! receive tasks, interface changes from netlink, timers, signals and status requests.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,13 +13,15 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::announce;
-use crate::config::{Config, InstanceConfig};
+use crate::config::{Config, InstanceConfig, VirtualAddress};
 use crate::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
-use crate::fsm::{Action, Event, Fsm, Params, State};
-use crate::netlink::{Change, IfState, Netlink};
+use crate::fsm::{Action, Event, Fsm, OWNER_PRIORITY, Params, State};
+use crate::lock;
+use crate::netlink::{Added, Change, IfState, Netlink};
 use crate::network::{self, FrameSocket, VrrpSocket};
 use crate::packet::{self, AdvertOut};
 use crate::receive::{self, Inbound, RxStats, VridTable};
+use crate::throttle::Throttle;
 use crate::units::Family;
 
 /// Announcements on takeover: a burst per address, repeated once after a delay so that
@@ -30,6 +33,14 @@ const ANNOUNCE_REPEAT_AFTER: Duration = Duration::from_secs(5);
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 /// How often an address-list mismatch from a peer is logged per instance.
 const MISMATCH_LOG_INTERVAL: Duration = Duration::from_secs(60);
+/// How often a master that still cannot send says so again.
+const SEND_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// How often adverts from another agent on this host are logged per instance.
+const LOCAL_SOURCE_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Linux capability numbers (linux/capability.h) of what the agent needs.
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_NET_RAW: u32 = 13;
 
 #[derive(Default)]
 struct Counters {
@@ -38,6 +49,44 @@ struct Counters {
     send_errors: u64,
     address_list_mismatches: u64,
     transitions: u64,
+    local_source_adverts: u64,
+}
+
+/// Whether adverts go out. A master that cannot send (an output firewall, a dead link
+/// driver) looks dead to its backups, which take over: two hosts then hold the addresses,
+/// so the operator must hear of it at once, and again until it ends.
+struct SendHealth {
+    /// The current run of failures: when it started, how many, the last error.
+    failing: Option<(Duration, u64, String)>,
+    log: Throttle,
+}
+
+impl SendHealth {
+    fn new() -> SendHealth {
+        SendHealth {
+            failing: None,
+            log: Throttle::new(SEND_FAILURE_LOG_INTERVAL),
+        }
+    }
+
+    fn failed(&mut self, now: Duration, name: &str, dst: IpAddr, error: &std::io::Error) {
+        let (since, count, last) = self.failing.get_or_insert_with(|| (now, 0, String::new()));
+        *count += 1;
+        *last = error.to_string();
+        let (since, count) = (*since, *count);
+        if self.log.pass(now).is_some() {
+            tracing::warn!(instance = %name, %dst, %error, failures = count, failing_for = ?now.saturating_sub(since),
+                "cannot send adverts: backups will take this host for dead and take over");
+        }
+    }
+
+    fn sent(&mut self, now: Duration, name: &str) {
+        if let Some((since, count, _)) = self.failing.take() {
+            self.log.reset();
+            tracing::warn!(instance = %name, failures = count, failed_for = ?now.saturating_sub(since),
+                "adverts go out again");
+        }
+    }
 }
 
 struct Instance {
@@ -48,8 +97,14 @@ struct Instance {
     link: usize,
     /// The tie-break / source address last given to the state machine.
     local: Option<IpAddr>,
+    /// The addresses vipd added (ifindex, address) and so must remove when it lets go.
+    /// An address that was there before (the owner's own, or one the host configured) is
+    /// never in here and never removed.
+    held: Vec<(u32, VirtualAddress)>,
     announce_again_at: Option<Duration>,
-    mismatch_logged_at: Option<Duration>,
+    mismatch_log: Throttle,
+    local_source_log: Throttle,
+    send: SendHealth,
     counters: Counters,
 }
 
@@ -80,7 +135,13 @@ pub struct Agent {
 }
 
 /// Run the agent until SIGTERM/SIGINT. Errors are fatal start-up problems (exit 1).
-pub async fn run(config: Config) -> Result<(), String> {
+pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
+    check_capabilities()?;
+    let socket_path = &config.global.control_socket;
+    // Before anything is touched: a second agent must not get as far as "cleaning up" the
+    // first one's addresses, and a bad socket path must not surface after the election.
+    let _locks = lock::acquire(config_path, socket_path)?;
+    let listener = control::bind(socket_path)?;
     let (netlink, mut changes) =
         Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
     let frames =
@@ -88,20 +149,13 @@ pub async fn run(config: Config) -> Result<(), String> {
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
     let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
     let mut agent = Agent::new(&config, netlink, frames, inbound_tx);
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut signals = Signals::new()?;
 
     agent.start().await?;
-    control::serve(&config.global.control_socket, status_tx).map_err(|e| {
-        format!(
-            "{}: cannot open the control socket: {e}",
-            config.global.control_socket.display()
-        )
-    })?;
+    control::serve(listener, status_tx);
     tracing::info!(
         instances = agent.instances.len(),
-        control_socket = %config.global.control_socket.display(),
+        control_socket = %socket_path.display(),
         "vipd running"
     );
 
@@ -110,11 +164,15 @@ pub async fn run(config: Config) -> Result<(), String> {
     loop {
         let deadline = agent.next_deadline();
         tokio::select! {
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
-            _ = sighup.recv() => {
-                tracing::warn!("SIGHUP: configuration reload is not supported yet; ignoring");
-            }
+            signal = signals.next() => match signal {
+                Signal::Stop => break,
+                Signal::Reload => {
+                    tracing::warn!("SIGHUP: configuration reload is not supported yet; ignoring");
+                }
+                Signal::DumpStatus => agent.log_status(),
+                Signal::DumpCounters => agent.log_counters(),
+                Signal::Ignored(name) => tracing::info!(signal = name, "signal ignored"),
+            },
             Some(msg) = inbound.recv() => agent.on_advert(msg).await,
             Some(change) = changes.recv() => agent.on_change(change).await,
             Some(reply) = status_rx.recv() => { let _ = reply.send(agent.status()); }
@@ -123,8 +181,92 @@ pub async fn run(config: Config) -> Result<(), String> {
         }
     }
     agent.shutdown().await;
-    let _ = std::fs::remove_file(&config.global.control_socket);
+    let _ = std::fs::remove_file(socket_path);
     Ok(())
+}
+
+/// Without CAP_NET_RAW and CAP_NET_ADMIN nothing works; say so plainly rather than fail
+/// later with a bare "Operation not permitted".
+fn check_capabilities() -> Result<(), String> {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return Ok(());
+    };
+    let Some(effective) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+    else {
+        return Ok(());
+    };
+    let missing: Vec<&str> = [
+        (CAP_NET_RAW, "CAP_NET_RAW"),
+        (CAP_NET_ADMIN, "CAP_NET_ADMIN"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| effective & (1 << bit) == 0)
+    .map(|(_, name)| name)
+    .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "vipd run needs CAP_NET_RAW (raw VRRP sockets, ARP) and CAP_NET_ADMIN (addresses); \
+         this process lacks {}: run it as root or through its systemd unit \
+         (systemd/vipd.service grants exactly these two)",
+        missing.join(" and ")
+    ))
+}
+
+/// The signals the agent acts on. Every signal an operator or a keepalived-era tool may
+/// send has a handler, so none of them kills the agent without its clean exit (which would
+/// leave the addresses on this host while a backup takes them too). SIGPIPE is ignored by
+/// the Rust runtime before `main`.
+enum Signal {
+    /// SIGTERM, SIGINT: release and exit.
+    Stop,
+    /// SIGHUP.
+    Reload,
+    /// SIGUSR1: every instance's state to the log (keepalived writes a data file).
+    DumpStatus,
+    /// SIGUSR2: every instance's counters to the log (keepalived writes a stats file).
+    DumpCounters,
+    Ignored(&'static str),
+}
+
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+    alrm: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, String> {
+        let listen = |kind: SignalKind| {
+            signal(kind).map_err(|e| format!("cannot install a signal handler: {e}"))
+        };
+        Ok(Signals {
+            term: listen(SignalKind::terminate())?,
+            int: listen(SignalKind::interrupt())?,
+            hup: listen(SignalKind::hangup())?,
+            usr1: listen(SignalKind::user_defined1())?,
+            usr2: listen(SignalKind::user_defined2())?,
+            alrm: listen(SignalKind::alarm())?,
+        })
+    }
+
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.int.recv() => Signal::Stop,
+            _ = self.hup.recv() => Signal::Reload,
+            _ = self.usr1.recv() => Signal::DumpStatus,
+            _ = self.usr2.recv() => Signal::DumpCounters,
+            _ = self.alrm.recv() => Signal::Ignored("SIGALRM"),
+        }
+    }
 }
 
 impl Agent {
@@ -168,8 +310,11 @@ impl Agent {
                 cfg: cfg.clone(),
                 link,
                 local: None,
+                held: Vec::new(),
                 announce_again_at: None,
-                mismatch_logged_at: None,
+                mismatch_log: Throttle::new(MISMATCH_LOG_INTERVAL),
+                local_source_log: Throttle::new(LOCAL_SOURCE_LOG_INTERVAL),
+                send: SendHealth::new(),
                 counters: Counters::default(),
             });
         }
@@ -224,19 +369,30 @@ impl Agent {
         Ok(())
     }
 
-    /// A virtual address already on the interface at start was left by a previous run that
-    /// died without cleaning up; keeping it would make two hosts answer for it.
+    /// A virtual address that a previous run added (it carries vipd's address tag) and
+    /// left behind when it died would make two hosts answer for it: remove it. An address
+    /// without the tag belongs to the host (the owner's own address, or one an operator
+    /// configured) and is never touched.
     async fn remove_leftovers(&mut self, li: usize, state: &IfState) {
         for inst in self.instances.iter().filter(|inst| inst.link == li) {
-            // Delete with the prefix found on the interface: the kernel matches both, and
-            // the configuration may have changed since the address was added.
             for found in state
                 .addrs
                 .iter()
                 .filter(|a| inst.addresses.contains(&a.addr))
             {
                 let (addr, prefix) = (found.addr, found.prefix_len);
+                if !found.by_vipd {
+                    if inst.cfg.priority != OWNER_PRIORITY {
+                        tracing::warn!(instance = %inst.cfg.name, %addr, interface = %state.name,
+                            "virtual address is already on the interface and vipd did not add it: \
+                             left alone, and never removed, so this host answers for it even as \
+                             backup; remove it, or make this host the owner (priority 255)");
+                    }
+                    continue;
+                }
                 tracing::info!(instance = %inst.cfg.name, %addr, prefix, "removing a virtual address left by a previous run");
+                // Delete with the prefix found on the interface: the kernel matches both,
+                // and the configuration may have changed since the address was added.
                 if let Err(e) = self.netlink.del_address(state.index, addr, prefix).await {
                     tracing::warn!(instance = %inst.cfg.name, %addr, error = %e, "cannot remove leftover address");
                 }
@@ -289,15 +445,17 @@ impl Agent {
         let link = &self.links[self.instances[i].link];
         link.socket.as_ref()?;
         let state = link.state.as_ref().filter(|s| s.up)?;
-        let is_vip = |a: &IpAddr| {
-            self.instances
-                .iter()
-                .any(|inst| inst.link == self.instances[i].link && inst.addresses.contains(a))
+        // Never speak from an address vipd added: it moves with the role. The owner's own
+        // address, which the host configured, is a real source.
+        let added_here = |a: &IpAddr| {
+            self.instances.iter().any(|inst| {
+                inst.link == self.instances[i].link && inst.held.iter().any(|(_, v)| v.addr == *a)
+            })
         };
         state
             .addrs
             .iter()
-            .filter(|a| !a.tentative && !is_vip(&a.addr))
+            .filter(|a| !a.tentative && !a.by_vipd && !added_here(&a.addr))
             .map(|a| (a.addr, a.secondary))
             .find(|(addr, secondary)| match (link.family, addr) {
                 // IPv4: the interface's primary address is the source and tie-break key.
@@ -344,19 +502,27 @@ impl Agent {
         let Some(inst) = self.instances.get_mut(msg.instance) else {
             return;
         };
-        if inst.local == Some(msg.advert.src) {
-            // Our own advert, looped back because a unicast peer list names this host too.
-            // Answering it would make a master talk to itself forever.
+        let own = self.links[inst.link]
+            .state
+            .as_ref()
+            .is_some_and(|s| s.addrs.iter().any(|a| a.addr == msg.advert.src));
+        if own {
+            // vipd never hears itself (multicast loop is off, it never sends to its own
+            // addresses), so another VRRP agent on this host runs this VRID. Answering it
+            // would be a fight between two agents over one host's addresses: stay out.
+            inst.counters.local_source_adverts += 1;
+            if let Some(held) = inst.local_source_log.pass(now) {
+                tracing::error!(instance = %inst.cfg.name, vrid = inst.cfg.vrid, src = %msg.advert.src,
+                    count = inst.counters.local_source_adverts, suppressed = held,
+                    "another VRRP agent on this host (keepalived?) advertises this VRID from this \
+                     host's own address; ignoring its adverts: stop one of the two");
+            }
             return;
         }
         inst.counters.adverts_received += 1;
         if !msg.addresses_match {
             inst.counters.address_list_mismatches += 1;
-            if inst
-                .mismatch_logged_at
-                .is_none_or(|t| now.saturating_sub(t) >= MISMATCH_LOG_INTERVAL)
-            {
-                inst.mismatch_logged_at = Some(now);
+            if inst.mismatch_log.pass(now).is_some() {
                 tracing::warn!(
                     instance = %inst.cfg.name,
                     src = %msg.advert.src,
@@ -410,10 +576,27 @@ impl Agent {
                 continue;
             }
             let fresh = if ours_now { state.clone() } else { None };
+            if fresh.as_ref().map(|s| s.index) != link.state.as_ref().map(|s| s.index) {
+                // The interface was renamed away, deleted or replaced: let go while the old
+                // socket can still send the priority-0 advert, and remove the addresses
+                // from the interface they are on, whatever it is called now.
+                self.release_link(li).await;
+            }
             if let Err(e) = self.refresh_link(li, fresh) {
                 tracing::error!(interface = %self.links[li].interface, error = %e, "cannot open the VRRP socket");
             }
             self.update_instances_on(li).await;
+        }
+    }
+
+    /// Every instance on link `li` loses its interface.
+    async fn release_link(&mut self, li: usize) {
+        let now = self.now();
+        for i in 0..self.instances.len() {
+            if self.instances[i].link == li && self.instances[i].local.is_some() {
+                self.feed(i, now, Event::Interface(None)).await;
+                self.instances[i].local = None;
+            }
         }
     }
 
@@ -430,31 +613,58 @@ impl Agent {
                 self.instances[i].local = local;
             }
             if self.instances[i].fsm.state() == State::Master {
-                self.restore_missing_addresses(i).await;
+                self.ensure_addresses(i, true).await;
             }
         }
     }
 
-    /// A master's addresses can vanish underneath it: an operator or another tool deleting
-    /// them, or the kernel deleting a subnet's secondaries along with its primary when
-    /// another instance releases that primary. The master still answers for them: put them
-    /// back.
-    async fn restore_missing_addresses(&mut self, i: usize) {
-        let inst = &self.instances[i];
+    /// Put the master's addresses on its interface. Those already there stay as they are:
+    /// one vipd added (tagged) is adopted, one the host configured is left to the host.
+    /// `restoring`: the master already held them, so a missing one vanished underneath it
+    /// (an operator or another tool, or the kernel deleting a subnet's secondaries along
+    /// with its primary when another instance released that primary); it is put back.
+    async fn ensure_addresses(&mut self, i: usize, restoring: bool) {
+        let inst = &mut self.instances[i];
         let Some(state) = self.links[inst.link].state.as_ref() else {
             return;
         };
         for vip in &inst.cfg.virtual_addresses {
-            if state.addrs.iter().any(|a| a.addr == vip.addr) {
-                continue;
+            let held = inst.held.iter().any(|(_, v)| v == vip);
+            match state.addrs.iter().find(|a| a.addr == vip.addr) {
+                Some(found) if found.by_vipd && !held => inst.held.push((state.index, *vip)),
+                Some(_) => {}
+                None => {
+                    if restoring {
+                        tracing::warn!(instance = %inst.cfg.name, address = %vip, "virtual address disappeared from the interface while master; adding it again");
+                    }
+                    match self
+                        .netlink
+                        .add_address(state.index, vip.addr, vip.prefix_len)
+                        .await
+                    {
+                        Ok(Added::Created) if !held => inst.held.push((state.index, *vip)),
+                        // Already there although the last view said not: whoever put it
+                        // there owns it, unless it is one this instance added.
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot add the address")
+                        }
+                    }
+                }
             }
-            tracing::warn!(instance = %inst.cfg.name, address = %vip, "virtual address disappeared from the interface while master; adding it again");
+        }
+    }
+
+    /// Remove what this instance added, from the interface it added it to.
+    async fn remove_addresses(&mut self, i: usize) {
+        let inst = &mut self.instances[i];
+        for (index, vip) in std::mem::take(&mut inst.held) {
             if let Err(e) = self
                 .netlink
-                .add_address(state.index, vip.addr, vip.prefix_len)
+                .del_address(index, vip.addr, vip.prefix_len)
                 .await
             {
-                tracing::error!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot add the address again");
+                tracing::error!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot remove the address");
             }
         }
     }
@@ -464,6 +674,8 @@ impl Agent {
         let now = self.now();
         for i in 0..self.instances.len() {
             self.feed(i, now, Event::Shutdown).await;
+            // Whatever the state machine thought, nothing vipd added outlives it.
+            self.remove_addresses(i).await;
         }
         for link in self.links.iter().filter(|l| l.promoted_secondaries) {
             if let Err(e) = network::restore_promote_secondaries(&link.interface) {
@@ -483,8 +695,8 @@ impl Agent {
         for action in actions.drain(..) {
             match action {
                 Action::SendAdvert { priority } => self.send_advert(i, priority),
-                Action::AddAddresses => self.set_addresses(i, true).await,
-                Action::RemoveAddresses => self.set_addresses(i, false).await,
+                Action::AddAddresses => self.ensure_addresses(i, false).await,
+                Action::RemoveAddresses => self.remove_addresses(i).await,
                 Action::Announce => {
                     self.announce(i);
                     self.instances[i].announce_again_at = Some(self.now() + ANNOUNCE_REPEAT_AFTER);
@@ -494,6 +706,9 @@ impl Agent {
                     inst.counters.transitions += 1;
                     if to != State::Master {
                         inst.announce_again_at = None;
+                        // Only a master sends: a failure streak ends with the role.
+                        inst.send.failing = None;
+                        inst.send.log.reset();
                     }
                     tracing::info!(instance = %inst.cfg.name, %from, %to, %reason, "state change");
                 }
@@ -524,37 +739,20 @@ impl Agent {
         } else {
             &inst.cfg.unicast_peers
         };
+        let now = self.epoch.elapsed();
         // The same peer list is often deployed on every host: never send to ourselves.
         for &dst in peers.iter().filter(|&&p| p != src) {
             // The checksum may cover the destination (pseudo-header): encode per peer.
             packet::encode(&out, src, dst, &mut self.tx_buf);
             match socket.send(&self.tx_buf, src, dst) {
-                Ok(()) => inst.counters.adverts_sent += 1,
+                Ok(()) => {
+                    inst.counters.adverts_sent += 1;
+                    inst.send.sent(now, &inst.cfg.name);
+                }
                 Err(e) => {
                     inst.counters.send_errors += 1;
-                    tracing::debug!(instance = %inst.cfg.name, %dst, error = %e, "advert not sent");
+                    inst.send.failed(now, &inst.cfg.name, dst, &e);
                 }
-            }
-        }
-    }
-
-    async fn set_addresses(&mut self, i: usize, add: bool) {
-        let inst = &self.instances[i];
-        let Some(index) = self.links[inst.link].state.as_ref().map(|s| s.index) else {
-            return;
-        };
-        for vip in &inst.cfg.virtual_addresses {
-            let res = if add {
-                self.netlink
-                    .add_address(index, vip.addr, vip.prefix_len)
-                    .await
-            } else {
-                self.netlink
-                    .del_address(index, vip.addr, vip.prefix_len)
-                    .await
-            };
-            if let Err(e) = res {
-                tracing::error!(instance = %inst.cfg.name, address = %vip, add, error = %e, "address change failed");
             }
         }
     }
@@ -583,6 +781,48 @@ impl Agent {
                     tracing::debug!(instance = %inst.cfg.name, address = %vip, error = %e, "announcement not sent");
                 }
             }
+        }
+    }
+
+    /// SIGUSR1: one line per instance, as `vipd status` shows it.
+    fn log_status(&self) {
+        let status = self.status();
+        tracing::info!(router_id = %status.router_id, instances = status.instances.len(), "status (SIGUSR1)");
+        for i in &status.instances {
+            tracing::info!(
+                instance = %i.name,
+                state = %i.state,
+                priority = i.priority,
+                effective_priority = i.effective_priority,
+                vrid = i.vrid,
+                interface = %i.interface,
+                master = i.master_address.as_deref().unwrap_or("-"),
+                virtual_addresses = %i.virtual_addresses.join(" "),
+                send_error = i.send_error.as_deref().unwrap_or("-"),
+                "status"
+            );
+        }
+    }
+
+    /// SIGUSR2: every counter.
+    fn log_counters(&self) {
+        let status = self.status();
+        for i in &status.instances {
+            tracing::info!(
+                instance = %i.name,
+                adverts_received = i.adverts_received,
+                adverts_sent = i.adverts_sent,
+                send_errors = i.send_errors,
+                address_list_mismatches = i.address_list_mismatches,
+                local_source_adverts = i.local_source_adverts,
+                transitions = i.transitions,
+                "counters (SIGUSR2)"
+            );
+        }
+        for r in &status.receive {
+            let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            tracing::info!(interface = %r.interface, family = %r.family, received = r.received,
+                drops = %drops.join(" "), "receive counters (SIGUSR2)");
         }
     }
 
@@ -617,6 +857,8 @@ impl Agent {
                     adverts_received: inst.counters.adverts_received,
                     adverts_sent: inst.counters.adverts_sent,
                     send_errors: inst.counters.send_errors,
+                    send_error: inst.send.failing.as_ref().map(|(_, _, e)| e.clone()),
+                    local_source_adverts: inst.counters.local_source_adverts,
                     address_list_mismatches: inst.counters.address_list_mismatches,
                     transitions: inst.counters.transitions,
                 }

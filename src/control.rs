@@ -3,12 +3,17 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::throttle::Throttle;
 
 /// The report `vipd status --json` prints. Field names are part of the interface contract.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -36,6 +41,11 @@ pub struct InstanceStatus {
     pub adverts_received: u64,
     pub adverts_sent: u64,
     pub send_errors: u64,
+    /// The last send error while adverts are failing; absent once they go out again.
+    pub send_error: Option<String>,
+    /// Adverts for this VRID from one of this host's own addresses that vipd did not send:
+    /// another VRRP agent (keepalived?) runs the same VRID on this host.
+    pub local_source_adverts: u64,
     pub address_list_mismatches: u64,
     pub transitions: u64,
 }
@@ -51,33 +61,98 @@ pub struct ReceiveStatus {
 /// A status request travelling from the socket task to the agent's event loop.
 pub type StatusRequest = oneshot::Sender<Status>;
 
-/// Bind the control socket (replacing a stale one from a crashed run) and serve requests by
-/// asking the event loop through `requests`.
-pub fn serve(path: &Path, requests: mpsc::Sender<StatusRequest>) -> io::Result<()> {
+/// Clients served at once; more are accepted and closed at once, so idle or hostile
+/// clients can never use up the agent's descriptors.
+const MAX_CLIENTS: usize = 32;
+/// A client has this long to send its request and read the answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a repeating control-socket problem is logged.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+/// Pause after a failed accept (descriptor exhaustion), doubling up to the maximum, so a
+/// persistent failure cannot spin the loop.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Bind the control socket. Only a stale socket (one nobody answers on) is replaced; any
+/// other file at the path is an error, and so is a socket another process answers on.
+/// Called before the agent touches anything, so a bad path stops it before the election.
+pub fn bind(path: &Path) -> Result<UnixListener, String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| fail("cannot create its directory", &e))?;
     }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let listener = UnixListener::bind(path)?;
-    tokio::spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    let requests = requests.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = answer(stream, requests).await {
-                            tracing::debug!(error = %e, "control connection failed");
-                        }
-                    });
-                }
-                Err(e) => tracing::warn!(error = %e, "control socket accept failed"),
-            }
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail("cannot inspect the path", &e)),
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(format!(
+                "{}: exists and is not a socket; vipd will not replace it (remove it or set \
+                 global.control_socket to another path)",
+                path.display()
+            ));
         }
-    });
-    Ok(())
+        Ok(_) => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(format!(
+                    "{}: another process answers on this socket; give each agent its own \
+                     global.control_socket",
+                    path.display()
+                ));
+            }
+            // Nobody listens: a crashed run left it.
+            Err(_) => std::fs::remove_file(path)
+                .map_err(|e| fail("cannot remove the stale socket", &e))?,
+        },
+    }
+    UnixListener::bind(path).map_err(|e| fail("cannot bind the control socket", &e))
+}
+
+/// Serve requests on a bound control socket by asking the event loop through `requests`.
+pub fn serve(listener: UnixListener, requests: mpsc::Sender<StatusRequest>) {
+    tokio::spawn(accept_loop(listener, requests));
+}
+
+async fn accept_loop(listener: UnixListener, requests: mpsc::Sender<StatusRequest>) {
+    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    let epoch = Instant::now();
+    let mut refused = Throttle::new(WARN_EVERY);
+    let mut failed = Throttle::new(WARN_EVERY);
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                stream
+            }
+            Err(e) => {
+                if let Some(held) = failed.pass(epoch.elapsed()) {
+                    tracing::warn!(error = %e, retry_in = ?backoff, suppressed = held, "control socket accept failed");
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            if let Some(held) = refused.pass(epoch.elapsed()) {
+                tracing::warn!(
+                    limit = MAX_CLIENTS,
+                    suppressed = held,
+                    "too many control clients at once; closing new connections"
+                );
+            }
+            continue;
+        };
+        let requests = requests.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            match tokio::time::timeout(CLIENT_TIMEOUT, answer(stream, requests)).await {
+                Ok(Err(e)) => tracing::debug!(error = %e, "control connection failed"),
+                Err(_) => tracing::debug!("control client too slow; closed"),
+                Ok(Ok(())) => {}
+            }
+        });
+    }
 }
 
 async fn answer(stream: UnixStream, requests: mpsc::Sender<StatusRequest>) -> io::Result<()> {
@@ -107,44 +182,257 @@ async fn answer(stream: UnixStream, requests: mpsc::Sender<StatusRequest>) -> io
     write.shutdown().await
 }
 
+/// How long `vipd status` waits for the agent's answer.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Client side: ask the agent at `path` for its status.
 pub async fn query(path: &Path) -> Result<Status, String> {
-    let mut stream = UnixStream::connect(path)
+    let reply = tokio::time::timeout(QUERY_TIMEOUT, exchange(path, "status"))
         .await
-        .map_err(|e| format!("{}: cannot connect to the agent: {e}", path.display()))?;
-    stream
-        .write_all(b"status\n")
-        .await
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut reply = String::new();
-    stream
-        .read_to_string(&mut reply)
-        .await
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|_| {
+            format!(
+                "{}: no answer from the agent within {QUERY_TIMEOUT:?}",
+                path.display()
+            )
+        })?
+        .map_err(|e| format!("{}: {e}{}", path.display(), access_hint(&e)))?;
     serde_json::from_str(&reply)
         .map_err(|e| format!("{}: unexpected reply from the agent: {e}", path.display()))
 }
 
-/// One human-readable line per instance.
+async fn exchange(path: &Path, request: &str) -> io::Result<String> {
+    let mut stream = UnixStream::connect(path)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot connect to the agent: {e}")))?;
+    stream.write_all(request.as_bytes()).await?;
+    stream.write_all(b"\n").await?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await?;
+    Ok(reply)
+}
+
+/// What to do about a refused connection.
+fn access_hint(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => {
+            " (run it as root, or as a member of the group named by global.control_group)"
+        }
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+            " (is vipd running? the socket is global.control_socket in its configuration)"
+        }
+        _ => "",
+    }
+}
+
+/// The human-readable report: the router, then a table with one row per instance, then
+/// any problem that needs an operator.
 pub fn render_text(status: &Status) -> String {
-    let mut out = String::new();
+    let header = [
+        "INSTANCE",
+        "STATE",
+        "PRIORITY",
+        "VRID",
+        "INTERFACE",
+        "MASTER",
+        "VIRTUAL ADDRESSES",
+    ];
+    let rows: Vec<[String; 7]> = status
+        .instances
+        .iter()
+        .map(|i| {
+            [
+                i.name.clone(),
+                i.state.clone(),
+                priority_text(i),
+                i.vrid.to_string(),
+                i.interface.clone(),
+                master_text(i),
+                i.virtual_addresses.join(" "),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = format!(
+        "router {}: {} instance(s)\n",
+        status.router_id,
+        status.instances.len()
+    );
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
     for i in &status.instances {
-        let master = i.master_address.as_deref().unwrap_or("-");
-        out.push_str(&format!(
-            "{:<16} {:<7} prio {:>3}/{:<3} vrid {:<3} {:<10} master {:<26} vips {}\n",
-            i.name,
-            i.state,
-            i.effective_priority,
-            i.priority,
-            i.vrid,
-            i.interface,
-            master,
-            i.virtual_addresses.join(",")
-        ));
+        if let Some(e) = &i.send_error {
+            out.push_str(&format!(
+                "! {}: adverts cannot be sent ({e}); a backup will take over\n",
+                i.name
+            ));
+        }
+        if i.local_source_adverts > 0 {
+            out.push_str(&format!(
+                "! {}: {} advert(s) for VRID {} came from this host's own address: another VRRP \
+                 agent runs here\n",
+                i.name, i.local_source_adverts, i.vrid
+            ));
+        }
     }
     out
 }
 
+/// `150`, or `90 (configured 150)` while tracking changes it.
+fn priority_text(i: &InstanceStatus) -> String {
+    if i.effective_priority == i.priority {
+        i.priority.to_string()
+    } else {
+        format!("{} (configured {})", i.effective_priority, i.priority)
+    }
+}
+
+fn master_text(i: &InstanceStatus) -> String {
+    match (i.state.as_str(), &i.master_address) {
+        ("master", _) => "this host".to_owned(),
+        (_, Some(addr)) => addr.clone(),
+        (_, None) => "-".to_owned(),
+    }
+}
+
 pub fn default_socket() -> PathBuf {
     PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("vipd-control-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn a_regular_file_at_the_socket_path_survives_and_is_an_error() {
+        let dir = temp_dir("file");
+        let path = dir.join("vipd.sock");
+        std::fs::write(&path, "precious").expect("write");
+        let err = runtime().block_on(async { bind(&path).map(|_| ()) });
+        let err = err.expect_err("a regular file must not be replaced");
+        assert!(err.contains("is not a socket"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("still there"),
+            "precious"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_path_under_a_regular_file_is_an_error() {
+        let dir = temp_dir("under");
+        std::fs::write(dir.join("file"), "").expect("write");
+        let path = dir.join("file").join("vipd.sock");
+        let err = runtime().block_on(async { bind(&path).map(|_| ()) });
+        assert!(err.is_err(), "binding under a regular file must fail");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_stale_socket_is_replaced_and_a_live_one_is_not() {
+        let dir = temp_dir("stale");
+        let path = dir.join("vipd.sock");
+        // A socket nobody listens on any more: what a crashed run leaves.
+        drop(std::os::unix::net::UnixListener::bind(&path).expect("bind"));
+        runtime().block_on(async {
+            let live = bind(&path).expect("a stale socket is replaced");
+            let err = bind(&path).map(|_| ()).expect_err("a live socket is kept");
+            assert!(err.contains("another process answers"), "{err}");
+            drop(live);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn idle_clients_beyond_the_limit_are_closed_and_status_still_answers() {
+        let dir = temp_dir("idle");
+        let path = dir.join("vipd.sock");
+        runtime().block_on(async {
+            let (tx, mut rx) = mpsc::channel::<StatusRequest>(4);
+            serve(bind(&path).expect("bind"), tx);
+            tokio::spawn(async move {
+                while let Some(reply) = rx.recv().await {
+                    let _ = reply.send(Status::default());
+                }
+            });
+            let mut idle = Vec::new();
+            for _ in 0..MAX_CLIENTS * 3 {
+                idle.push(UnixStream::connect(&path).await.expect("connect"));
+            }
+            // The idle ones hold every slot until they time out; then status answers.
+            let answered = tokio::time::timeout(CLIENT_TIMEOUT * 3, async {
+                loop {
+                    if query(&path).await.is_ok() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await;
+            assert!(answered.is_ok(), "status never answered after idle clients");
+            drop(idle);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn text_report_names_the_router_and_explains_priorities() {
+        let instance = |name: &str, state: &str, effective, master: Option<&str>| InstanceStatus {
+            name: name.into(),
+            state: state.into(),
+            priority: 150,
+            effective_priority: effective,
+            vrid: 51,
+            interface: "eth0".into(),
+            master_address: master.map(str::to_owned),
+            virtual_addresses: vec!["10.0.0.50/24".into()],
+            ..InstanceStatus::default()
+        };
+        let mut failing = instance("db", "master", 150, Some("10.0.0.1"));
+        failing.send_error = Some("Operation not permitted (os error 1)".into());
+        let status = Status {
+            router_id: "lb1".into(),
+            instances: vec![instance("web", "backup", 90, Some("10.0.0.2")), failing],
+            receive: Vec::new(),
+        };
+        let text = render_text(&status);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "router lb1: 2 instance(s)");
+        assert!(lines[1].starts_with("INSTANCE  STATE"), "{text}");
+        assert!(
+            lines[2].contains("90 (configured 150)") && lines[2].contains("10.0.0.2"),
+            "{text}"
+        );
+        assert!(
+            lines[3].contains("this host") && !lines[3].contains("10.0.0.1"),
+            "{text}"
+        );
+        assert!(lines[4].contains("db: adverts cannot be sent"), "{text}");
+    }
 }

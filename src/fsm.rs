@@ -56,6 +56,9 @@ pub enum Reason {
     /// Priority 255: the address owner needs no election.
     Owner,
     MasterDownTimer,
+    /// The master said it was leaving (priority 0) and this backup's skew ran out first: a
+    /// planned handover, not a crash.
+    MasterReleased,
     /// A master heard a better advert (higher priority, or equal and a greater address).
     PreemptedByHigherPriority,
     InterfaceDown,
@@ -69,6 +72,7 @@ impl Reason {
             Reason::Startup => "startup",
             Reason::Owner => "address_owner",
             Reason::MasterDownTimer => "master_down_timer",
+            Reason::MasterReleased => "master_released",
             Reason::PreemptedByHigherPriority => "higher_priority_advert",
             Reason::InterfaceDown => "interface_down",
             Reason::InterfaceUp => "interface_up",
@@ -145,6 +149,8 @@ pub struct Fsm {
     /// Who we believe is master (ourselves while master).
     master_addr: Option<IpAddr>,
     master_down_at: Option<Duration>,
+    /// The running master-down timer is the short one a priority-0 advert set.
+    master_released: bool,
     adver_at: Option<Duration>,
 }
 
@@ -158,6 +164,7 @@ impl Fsm {
             local_addr: None,
             master_addr: None,
             master_down_at: None,
+            master_released: false,
             adver_at: None,
         }
     }
@@ -210,7 +217,12 @@ impl Fsm {
     pub fn handle_timeout(&mut self, now: Duration, out: &mut Vec<Action>) {
         match self.state {
             State::Backup if self.master_down_at.is_some_and(|t| t <= now) => {
-                self.become_master(now, Reason::MasterDownTimer, out);
+                let reason = if self.master_released {
+                    Reason::MasterReleased
+                } else {
+                    Reason::MasterDownTimer
+                };
+                self.become_master(now, reason, out);
             }
             State::Master => {
                 if let Some(due) = self.adver_at.filter(|t| *t <= now) {
@@ -284,9 +296,11 @@ impl Fsm {
             // The master is leaving: wait only our skew, so the best backup goes first.
             let skew = skew_time(self.effective_priority, self.master_adver_interval);
             self.master_down_at = Some(now + skew.to_duration());
+            self.master_released = true;
         } else if !self.params.preempt || adv.priority >= self.effective_priority {
             self.learn_master(adv);
             self.master_down_at = Some(now + self.master_down_interval().to_duration());
+            self.master_released = false;
         }
         // Else: preempt is on and the sender is worse than us. Ignoring it lets the
         // master-down timer expire so that we take over.
@@ -400,6 +414,7 @@ impl Fsm {
         if to != State::Backup {
             self.master_down_at = None;
         }
+        self.master_released = false;
         if to != State::Master {
             self.adver_at = None;
         }

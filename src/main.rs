@@ -102,7 +102,7 @@ fn run(path: &Path, level: Option<&str>) -> ExitCode {
     init_logging(level);
     let result = runtime()
         .map_err(|e| format!("cannot start the runtime: {e}"))
-        .and_then(|rt| rt.block_on(agent::run(cfg)));
+        .and_then(|rt| rt.block_on(agent::run(cfg, path)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -20,7 +20,9 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressProtocol,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::sys::AsyncSocket;
@@ -41,6 +43,12 @@ const MONITOR_RCVBUF: libc::c_int = 1 << 20;
 /// Longest interface name the kernel accepts (IFNAMSIZ minus the NUL).
 const MAX_IFNAME_LEN: usize = 15;
 
+/// The IFA_PROTO tag (Linux 6.1+) vipd puts on every address it adds; `ip addr` shows it as
+/// `proto 112`, VRRP's IP protocol number. The kernel keeps it for as long as the address
+/// lives, so after a crash vipd can tell an address it added from one the host owns, and
+/// never deletes the latter.
+pub const ADDRESS_PROTOCOL: u8 = 112;
+
 /// Unsolicited messages of the monitor connection, as netlink-proto hands them over.
 type Events = futures::channel::mpsc::UnboundedReceiver<(
     NetlinkMessage<RouteNetlinkMessage>,
@@ -56,6 +64,17 @@ pub struct IfAddr {
     pub secondary: bool,
     /// IFA_F_TENTATIVE (IPv6 duplicate address detection not finished yet).
     pub tentative: bool,
+    /// Tagged with [`ADDRESS_PROTOCOL`]: a vipd added it (this run or a crashed one).
+    pub by_vipd: bool,
+}
+
+/// What adding an address did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// The kernel created it, tagged as vipd's.
+    Created,
+    /// It was there already (EEXIST); whoever added it still owns it.
+    AlreadyThere,
 }
 
 /// Snapshot of one interface.
@@ -131,11 +150,17 @@ impl Netlink {
             .await
     }
 
-    /// Add an address. IPv6 with IFA_F_NODAD (no DAD: usable at once after
-    /// takeover). EEXIST is success (idempotent).
-    pub async fn add_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+    /// Add an address tagged with [`ADDRESS_PROTOCOL`]. IPv6 with IFA_F_NODAD (no DAD:
+    /// usable at once after takeover). EEXIST is success (idempotent), reported as such.
+    pub async fn add_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<Added> {
         check_prefix(addr, prefix_len)?;
         let mut request = self.handle.address().add(index, addr, prefix_len);
+        request
+            .message_mut()
+            .attributes
+            .push(AddressAttribute::Protocol(AddressProtocol::from(
+                ADDRESS_PROTOCOL,
+            )));
         if addr.is_ipv6() {
             // A virtual address moves to us because the previous master is
             // gone: DAD would keep it tentative (unusable) for a second or
@@ -147,11 +172,18 @@ impl Netlink {
                 .attributes
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        // EEXIST: the address is already there (for instance we are restarting
-        // as master, or a takeover is retried), which is the desired state.
+        // EEXIST: the address is already there (a takeover retried, or an address the
+        // host owns), which is the desired state.
         let result = bounded(request.execute()).await;
+        let existed =
+            matches!(&result, Err(RequestError::Netlink(e)) if errno(e) == Some(libc::EEXIST));
         self.finish(result, libc::EEXIST, "adding", index, addr, prefix_len)
-            .await
+            .await?;
+        Ok(if existed {
+            Added::AlreadyThere
+        } else {
+            Added::Created
+        })
     }
 
     /// Remove an address. EADDRNOTAVAIL / ENOENT-like "not there" is success
@@ -162,9 +194,13 @@ impl Netlink {
         let message = address_message(index, addr, prefix_len);
         let result = bounded(self.handle.address().del(message).execute()).await;
         let result = match result {
-            // Already gone (e.g. removed by an admin or never added): releasing
-            // an address that is not there has reached the desired state.
-            Err(RequestError::Netlink(e)) if errno(&e) == Some(libc::ENOENT) => Ok(()),
+            // Already gone (e.g. removed by an admin or never added), or its interface
+            // is gone and took it along: releasing it has reached the desired state.
+            Err(RequestError::Netlink(e))
+                if matches!(errno(&e), Some(libc::ENOENT | libc::ENODEV)) =>
+            {
+                Ok(())
+            }
             other => other,
         };
         self.finish(
@@ -355,11 +391,13 @@ fn parse_address(message: &AddressMessage) -> Option<IfAddr> {
     let (mut local, mut address) = (None, None);
     // The header only has the low 8 flag bits; IFA_FLAGS, when present, has all.
     let mut flags = AddressFlags::from_bits_retain(message.header.flags.bits().into());
+    let mut by_vipd = false;
     for attribute in &message.attributes {
         match attribute {
             AddressAttribute::Local(a) => local = Some(*a),
             AddressAttribute::Address(a) => address = Some(*a),
             AddressAttribute::Flags(f) => flags = *f,
+            AddressAttribute::Protocol(p) => by_vipd = u8::from(*p) == ADDRESS_PROTOCOL,
             _ => {}
         }
     }
@@ -370,6 +408,7 @@ fn parse_address(message: &AddressMessage) -> Option<IfAddr> {
         prefix_len: message.header.prefix_len,
         secondary: flags.contains(AddressFlags::Secondary),
         tentative: flags.contains(AddressFlags::Tentative),
+        by_vipd,
     })
 }
 
@@ -617,17 +656,23 @@ mod tests {
         let v4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
         let v4b = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11));
         let v6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10));
+        let mut added = Vec::new();
         for (addr, len) in [(v4, 24), (v4b, 24), (v6, 64), (v4, 24), (v6, 64)] {
-            nl.add_address(va.index, addr, len)
-                .await
-                .expect("add (second time: idempotent)");
+            let result = nl.add_address(va.index, addr, len).await;
+            added.push(result.expect("add (second time: idempotent)"));
         }
+        use Added::{AlreadyThere, Created};
+        assert_eq!(
+            added,
+            [Created, Created, Created, AlreadyThere, AlreadyThere]
+        );
         let st = state(&nl, "va").await;
         let want = |addr, prefix_len, secondary| IfAddr {
             addr,
             prefix_len,
             secondary,
             tentative: false,
+            by_vipd: true,
         };
         assert_eq!(find(&st, v4), Some(&want(v4, 24, false)), "{st:?}");
         assert_eq!(find(&st, v4b), Some(&want(v4b, 24, true)), "{st:?}");
@@ -635,7 +680,15 @@ mod tests {
         // Without NODAD an IPv6 address stays tentative for about a second.
         ip(&ns, "addr add 2001:db8::99/64 dev va");
         let dad: IpAddr = "2001:db8::99".parse().expect("literal");
-        assert!(find(&state(&nl, "va").await, dad).is_some_and(|a| a.tentative));
+        assert!(find(&state(&nl, "va").await, dad).is_some_and(|a| a.tentative && !a.by_vipd));
+        // An address someone else added is reported as already there, and stays untagged.
+        assert_eq!(
+            nl.add_address(va.index, dad, 64)
+                .await
+                .expect("add existing"),
+            Added::AlreadyThere
+        );
+        assert!(find(&state(&nl, "va").await, dad).is_some_and(|a| !a.by_vipd));
 
         for (addr, len) in [(v4, 24), (v4b, 24), (v6, 64), (v4, 24), (v6, 64)] {
             nl.del_address(va.index, addr, len)
@@ -657,7 +710,10 @@ mod tests {
             text.contains("adding 192.0.2.10/24 on ifindex 2147483632"),
             "{text}"
         );
-        assert!(nl.del_address(NO_SUCH_INDEX, v6, 64).await.is_err());
+        // Deleting from an interface that is gone: the address went with it.
+        nl.del_address(NO_SUCH_INDEX, v6, 64)
+            .await
+            .expect("no such link: nothing left to delete");
         let err = nl
             .add_address(va.index, v4, 33)
             .await

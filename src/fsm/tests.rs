@@ -556,3 +556,38 @@ fn after_priority_zero_the_best_backup_fires_first() {
     assert_eq!(h, Some(ms(1000 + 210)), "skew(200) = 56*100/256 = 21 cs");
     assert_eq!(l, Some(ms(1000 + 800)), "skew(50) = 206*100/256 = 80 cs");
 }
+
+#[test]
+fn a_planned_handover_is_logged_apart_from_a_crash() {
+    let release = Event::Advert(AdvertIn {
+        src: HIGHER_ADDR,
+        priority: 0,
+        interval: Centisecs(100),
+    });
+    let normal = Event::Advert(AdvertIn {
+        src: HIGHER_ADDR,
+        priority: 200,
+        interval: Centisecs(100),
+    });
+    let reason_of_takeover = |events: &[Event]| {
+        let mut fsm = fsm_in(State::Backup, DEFAULT);
+        let mut out = Vec::new();
+        for (n, e) in events.iter().enumerate() {
+            fsm.handle(ms(100 * n as u64), *e, &mut out);
+        }
+        out.clear();
+        let due = fsm.poll_timeout().expect("master-down timer armed");
+        fsm.handle_timeout(due, &mut out);
+        out.iter().find_map(|a| match a {
+            Action::StateChanged { to, reason, .. } if *to == State::Master => Some(*reason),
+            _ => None,
+        })
+    };
+    assert_eq!(reason_of_takeover(&[release]), Some(Reason::MasterReleased));
+    assert_eq!(reason_of_takeover(&[]), Some(Reason::MasterDownTimer));
+    // The master came back after all and then went silent: a crash again.
+    assert_eq!(
+        reason_of_takeover(&[release, normal]),
+        Some(Reason::MasterDownTimer)
+    );
+}
