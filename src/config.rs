@@ -2,9 +2,12 @@
 //!
 //! Parsing happens in three passes:
 //! 1. a recoverable TOML parse that reports every syntax error it can find;
-//! 2. serde into span-carrying raw structs (`deny_unknown_fields`, so a typo is an error);
-//! 3. semantic validation, which keeps going after a problem so that `vipd check` lists them
-//!    all at once.
+//! 2. a walk of the parsed tables that reports every unknown key (with keepalived's names
+//!    translated), then serde of `[global]` and of each `[[instance]]` on its own into
+//!    span-carrying raw structs, dropping and retrying a key with a wrong type;
+//! 3. semantic validation.
+//!
+//! Each pass keeps going after a problem, so that `vipd check` lists them all at once.
 //!
 //! Every [`ConfigError`] names the file, the line and column of the offending value (1-based),
 //! the key (`instance[1].vrid`, instances counted from 0), what is wrong and what is allowed.
@@ -20,6 +23,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -238,17 +242,12 @@ pub fn parse(text: &str, file: &Path) -> Result<Config, Vec<ConfigError>> {
     let (doc, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         for e in &syntax_errors {
-            sink.toml_error(e, doc.get_ref());
+            let key = e.span().map(|s| key_at(doc.get_ref(), s.start));
+            sink.toml_error(e, key.unwrap_or_default());
         }
         return Err(sink.into_errors());
     }
-    let raw: RawFile = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            sink.toml_error(&e, doc.get_ref());
-            return Err(sink.into_errors());
-        }
-    };
+    let raw = read_file(doc.get_ref(), &mut sink);
     match validate(raw, &mut sink) {
         Some(config) if sink.error_count() == 0 => Ok(config),
         _ => Err(sink.into_errors()),
@@ -350,11 +349,25 @@ fn allowed_for(key: &str, element: bool) -> Option<&'static str> {
 // Raw, span-carrying form of the file. Everything is optional so that a missing key is one of
 // the collected semantic errors rather than the end of parsing.
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+const GLOBAL: &str = "global";
+const INSTANCE: &str = "instance";
+/// The top level is walked by hand rather than deserialized, so its keys are listed here.
+const TOP_KEYS: &[&str] = &[GLOBAL, INSTANCE];
+
 struct RawFile {
-    global: Option<Spanned<RawGlobal>>,
-    instance: Option<Spanned<Vec<Spanned<RawInstance>>>>,
+    global: Option<RawTable<RawGlobal>>,
+    /// Elements that are not tables are `None` (already reported), so indices stay those of
+    /// the file.
+    instance: Option<Spanned<Vec<Option<RawTable<RawInstance>>>>>,
+    /// Top-level keys whose value has the wrong type (already reported).
+    broken: Vec<&'static str>,
+}
+
+/// One deserialized table.
+struct RawTable<T> {
+    raw: Spanned<T>,
+    /// Keys dropped for a wrong type. They were reported, so they are not also "missing".
+    broken: Vec<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -378,6 +391,328 @@ struct RawInstance {
     unicast_peers: Option<Spanned<Vec<Spanned<String>>>>,
     auth_pass: Option<Spanned<String>>,
     checksum_ipv4_pseudo_header: Option<Spanned<bool>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass 2: unknown keys, then one table at a time into the raw structs.
+
+/// A table whose keys are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Top,
+    Global,
+    Instance,
+}
+
+impl Scope {
+    /// The known keys, taken from the raw structs so that the lists cannot drift apart.
+    fn known_keys(self) -> &'static [&'static str] {
+        match self {
+            Scope::Top => TOP_KEYS,
+            Scope::Global => field_names::<RawGlobal>(),
+            Scope::Instance => field_names::<RawInstance>(),
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Scope::Top => "the top level",
+            Scope::Global => "the [global] table",
+            Scope::Instance => "an [[instance]] table",
+        }
+    }
+}
+
+/// The field names of `T`, as its derived `Deserialize` hands them to `deserialize_struct`.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    // The deserializer always fails once it has seen the fields: there is nothing to keep.
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+/// A deserializer that records the field list of the struct asked for, then stops.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("only a struct has field names"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("field names recorded"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+// What vipd lacks, one phrase per feature: change it here when the feature lands.
+const NO_TRACKING: &str = "vipd has no health tracking yet";
+const NO_NOTIFY: &str = "vipd has no notify scripts yet";
+const NO_MAIL: &str = "vipd sends no mail alerts yet";
+const NO_SOURCE: &str = "vipd has no such setting: the source is the interface's primary \
+                         address, or its IPv6 link-local address";
+
+/// keepalived keywords that people bring along, and what to write in vipd instead.
+const KEEPALIVED_NAMES: &[(Scope, &str, &str)] = &[
+    (Scope::Top, "vrrp_instance", "vipd calls it `[[instance]]`"),
+    (Scope::Top, "vrrp_script", NO_TRACKING),
+    (Scope::Top, "vrrp_sync_group", "vipd has no sync groups yet"),
+    (Scope::Top, "global_defs", "vipd calls it `[global]`"),
+    (
+        Scope::Top,
+        "router_id",
+        "vipd sets it as `router_id` in `[global]`",
+    ),
+    (Scope::Global, "notification_email", NO_MAIL),
+    (Scope::Global, "notification_email_from", NO_MAIL),
+    (Scope::Global, "smtp_server", NO_MAIL),
+    (Scope::Global, "smtp_connect_timeout", NO_MAIL),
+    (
+        Scope::Instance,
+        "advert_int",
+        "vipd calls it `advert_interval`, a duration such as \"1s\"",
+    ),
+    (
+        Scope::Instance,
+        "virtual_ipaddress",
+        "vipd calls it `virtual_addresses`, a list such as [\"10.0.0.5/24\"]",
+    ),
+    (Scope::Instance, "virtual_router_id", "vipd calls it `vrid`"),
+    (
+        Scope::Instance,
+        "nopreempt",
+        "vipd writes it `preempt = false`",
+    ),
+    (
+        Scope::Instance,
+        "state",
+        "vipd has no initial state setting: the priority decides, and 255 means address owner",
+    ),
+    (
+        Scope::Instance,
+        "unicast_peer",
+        "vipd calls it `unicast_peers`, a list such as [\"10.0.0.2\"]",
+    ),
+    (Scope::Instance, "unicast_src_ip", NO_SOURCE),
+    (Scope::Instance, "mcast_src_ip", NO_SOURCE),
+    (
+        Scope::Instance,
+        "authentication",
+        "vipd has no authentication block: set `auth_pass` in the instance, with version = 2",
+    ),
+    (
+        Scope::Instance,
+        "auth_type",
+        "vipd has no auth_type: `auth_pass` with version = 2 is simple-text (PASS) \
+         authentication",
+    ),
+    (
+        Scope::Instance,
+        "vrrp_version",
+        "vipd calls it `version`, 2 or 3",
+    ),
+    (Scope::Instance, "track_script", NO_TRACKING),
+    (Scope::Instance, "track_interface", NO_TRACKING),
+    (Scope::Instance, "track_file", NO_TRACKING),
+    (Scope::Instance, "track_process", NO_TRACKING),
+    (
+        Scope::Instance,
+        "dont_track_primary",
+        "vipd has no such option yet: an instance always goes to FAULT when its interface \
+         loses carrier or its primary address",
+    ),
+    (Scope::Instance, "notify", NO_NOTIFY),
+    (Scope::Instance, "notify_master", NO_NOTIFY),
+    (Scope::Instance, "notify_backup", NO_NOTIFY),
+    (Scope::Instance, "notify_fault", NO_NOTIFY),
+    (Scope::Instance, "notify_stop", NO_NOTIFY),
+    (Scope::Instance, "smtp_alert", NO_MAIL),
+    (
+        Scope::Instance,
+        "preempt_delay",
+        "vipd has no preempt delay yet",
+    ),
+    (
+        Scope::Instance,
+        "use_vmac",
+        "vipd has no virtual MAC (VMAC) support yet",
+    ),
+    (
+        Scope::Instance,
+        "garp_master_refresh",
+        "vipd has no periodic gratuitous ARP refresh yet",
+    ),
+    (
+        Scope::Instance,
+        "virtual_ipaddress_excluded",
+        "vipd has no excluded addresses yet: every address in `virtual_addresses` is advertised",
+    ),
+    (
+        Scope::Instance,
+        "lvs_sync_daemon_interface",
+        "vipd has no LVS sync daemon support",
+    ),
+];
+
+/// What to add to "unknown key": keepalived's name translated, a vipd key that belongs in
+/// another table, or a near typo.
+fn hint(scope: Scope, key: &str) -> Option<String> {
+    // keepalived's keywords are snake case too, and get the same slips (`advert-int`).
+    let squashed = squash(key);
+    if let Some((_, _, hint)) = KEEPALIVED_NAMES
+        .iter()
+        .find(|(s, name, _)| *s == scope && squash(name) == squashed)
+    {
+        return Some(format!("keepalived's name; {hint}"));
+    }
+    if let Some(home) = [Scope::Global, Scope::Instance]
+        .into_iter()
+        .find(|s| *s != scope && s.known_keys().contains(&key))
+    {
+        return Some(format!("`{key}` belongs in {}", home.table()));
+    }
+    closest(key, scope.known_keys()).map(|close| format!("did you mean `{close}`?"))
+}
+
+/// The known keys, worded as serde words them: "`a` or `b`", "one of `a`, `b`, `c`".
+fn one_of(keys: &[&str]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    match quoted.as_slice() {
+        [] => "no keys".to_owned(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} or {b}"),
+        all => format!("one of {}", all.join(", ")),
+    }
+}
+
+/// Reports the unknown keys of `table` (at key path `path`) and returns their names.
+fn report_unknown(
+    table: &DeTable<'_>,
+    scope: Scope,
+    path: &str,
+    sink: &mut Sink<'_>,
+) -> Vec<String> {
+    let known = scope.known_keys();
+    let mut unknown = Vec::new();
+    for (key, _) in table.iter() {
+        let name: &str = key.get_ref();
+        if known.contains(&name) {
+            continue;
+        }
+        unknown.push(name.to_owned());
+        if sink.counted_unlisted() {
+            continue;
+        }
+        let mut problem = format!("unknown key `{name}`");
+        if let Some(hint) = hint(scope, name) {
+            problem.push_str(&format!(" ({hint})"));
+        }
+        let full = if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        sink.push(Some(key.span()), full, problem, &one_of(known));
+    }
+    unknown
+}
+
+fn read_file(doc: &DeTable<'_>, sink: &mut Sink<'_>) -> RawFile {
+    report_unknown(doc, Scope::Top, "", sink);
+    let mut broken = Vec::new();
+    let global = doc.get(GLOBAL).and_then(|value| {
+        let read = read_table(value, Scope::Global, GLOBAL, sink);
+        if read.is_none() {
+            broken.push(GLOBAL);
+        }
+        read
+    });
+    let instance = doc.get(INSTANCE).and_then(|value| {
+        let read = read_instances(value, sink);
+        if read.is_none() {
+            broken.push(INSTANCE);
+        }
+        read
+    });
+    RawFile {
+        global,
+        instance,
+        broken,
+    }
+}
+
+fn read_instances(
+    value: &Spanned<DeValue<'_>>,
+    sink: &mut Sink<'_>,
+) -> Option<Spanned<Vec<Option<RawTable<RawInstance>>>>> {
+    let DeValue::Array(list) = value.get_ref() else {
+        let problem = format!("wrong type: {}", value.get_ref().type_str());
+        sink.push(Some(value.span()), INSTANCE, problem, A_INSTANCES);
+        return None;
+    };
+    let mut tables = Vec::with_capacity(list.len());
+    for (i, element) in list.iter().enumerate() {
+        let path = format!("{INSTANCE}[{i}]");
+        tables.push(read_table(element, Scope::Instance, &path, sink));
+    }
+    Some(Spanned::new(value.span(), tables))
+}
+
+/// Reports the unknown keys of the table `value` (at key path `path`), then deserializes the
+/// rest into `T`. serde stops at the first wrong type, so that key is reported and dropped and
+/// serde runs again: one bad value hides nothing else. `None` if `value` is not a table.
+fn read_table<'de, T: Deserialize<'de>>(
+    value: &Spanned<DeValue<'de>>,
+    scope: Scope,
+    path: &str,
+    sink: &mut Sink<'_>,
+) -> Option<RawTable<T>> {
+    let mut value = value.clone();
+    if let DeValue::Table(table) = value.get_mut() {
+        for name in report_unknown(table, scope, path, sink) {
+            table.remove(name.as_str());
+        }
+    }
+    let mut broken = Vec::new();
+    loop {
+        let error = match Spanned::<T>::deserialize(value.clone().into_deserializer()) {
+            Ok(raw) => return Some(RawTable { raw, broken }),
+            Err(e) => e,
+        };
+        let key = error.span().map(|s| key_in(&value, path, s.start));
+        let key = key.unwrap_or_else(|| path.to_owned());
+        if !sink.counted_unlisted() {
+            sink.toml_error(&error, key.clone());
+        }
+        // Each round removes a key, so this ends; an error on the table itself ends it now.
+        let culprit = top_key(&key, path)?;
+        let culprit = *scope.known_keys().iter().find(|k| **k == culprit)?;
+        let DeValue::Table(table) = value.get_mut() else {
+            return None;
+        };
+        table.remove(culprit)?;
+        broken.push(culprit);
+    }
+}
+
+/// The key of the table at `path` that the key path `key` lies in: `vrid` for
+/// `instance[0].vrid` in `instance[0]`. Known keys are plain names, without dots or brackets.
+fn top_key<'k>(key: &'k str, path: &str) -> Option<&'k str> {
+    let rest = key.strip_prefix(path)?.strip_prefix('.')?;
+    rest.split(['.', '[']).next()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,6 +778,16 @@ impl<'a> Sink<'a> {
         Some((line, column))
     }
 
+    /// Counts an error that would not be listed anyway, sparing the caller its text: a file
+    /// with 100 000 unknown keys must not build 100 000 hints.
+    fn counted_unlisted(&mut self) -> bool {
+        let full = self.errors.len() >= MAX_LISTED_ERRORS;
+        if full {
+            self.unlisted += 1;
+        }
+        full
+    }
+
     fn push(
         &mut self,
         span: Option<Range<usize>>,
@@ -469,21 +814,20 @@ impl<'a> Sink<'a> {
         self.line_col(span.start).map_or(0, |p| p.0)
     }
 
-    /// A syntax error, a type error or an unknown key, as reported by toml/serde.
-    fn toml_error(&mut self, e: &toml::de::Error, doc: &DeTable<'_>) {
-        let key = e.span().map(|s| key_at(doc, s.start)).unwrap_or_default();
+    /// A syntax error or a type error, as reported by toml/serde, at key path `key`.
+    fn toml_error(&mut self, e: &toml::de::Error, key: String) {
         let message = e.message().trim_end();
         let (problem, expected) = match message.rsplit_once(", expected ") {
             Some((p, x)) => (p, Some(x)),
             None => (message, None),
         };
+        // Unknown keys are removed before serde sees a table (`report_unknown`), so serde's own
+        // unknown-field error is only a safety net.
         let (problem, allowed) = if let Some(field) = problem.strip_prefix("unknown field ") {
-            let wanted = expected.unwrap_or("");
-            let mut problem = format!("unknown key {field}");
-            if let Some(close) = closest(field.trim_matches('`'), wanted) {
-                problem.push_str(&format!(" (did you mean `{close}`?)"));
-            }
-            (problem, wanted.to_owned())
+            (
+                format!("unknown key {field}"),
+                expected.unwrap_or_default().to_owned(),
+            )
         } else if problem.starts_with("invalid type") || problem.starts_with("invalid value") {
             let (plain, element) = strip_indices(&key);
             let allowed = allowed_for(&plain, element)
@@ -549,6 +893,15 @@ fn key_at(doc: &DeTable<'_>, offset: usize) -> String {
     best.map(|(_, key)| key).unwrap_or_default()
 }
 
+/// [`key_at`] within one `value` whose key path is `path`: it costs the size of that value, not
+/// of the whole file.
+fn key_in(value: &Spanned<DeValue<'_>>, path: &str, offset: usize) -> String {
+    let mut best: Option<(usize, String)> = None;
+    consider(&mut best, value.span().start, offset, path);
+    walk_value(value, path, offset, &mut best);
+    best.map(|(_, key)| key).unwrap_or_else(|| path.to_owned())
+}
+
 fn consider(best: &mut Option<(usize, String)>, start: usize, offset: usize, key: &str) {
     if start <= offset && best.as_ref().is_none_or(|(s, _)| start >= *s) {
         *best = Some((start, key.to_owned()));
@@ -607,16 +960,24 @@ fn strip_indices(key: &str) -> (String, bool) {
     (plain, key.ends_with(']'))
 }
 
-/// The expected name (from toml's "`a`, `b` or `c`" list) nearest to `typo`, if close enough.
-fn closest<'a>(typo: &str, expected: &'a str) -> Option<&'a str> {
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|name| (edit_distance(typo, name), name))
+/// The known key nearest to `typo`, if close enough. Case, `-` and `_` are ignored, so
+/// `routerID`, `control-socket` and `advertinterval` find their key whatever their length.
+fn closest<'a>(typo: &str, known: &[&'a str]) -> Option<&'a str> {
+    let typo = squash(typo);
+    known
+        .iter()
+        .map(|name| (edit_distance(&typo, &squash(name)), *name))
         .filter(|(d, _)| *d <= 2 || (*d <= 3 && typo.len() > 8))
         .min_by_key(|(d, _)| *d)
         .map(|(_, name)| name)
+}
+
+/// `Advert-Interval` -> `advertinterval`.
+fn squash(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -640,9 +1001,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
 // Semantic validation.
 
 fn validate(raw: RawFile, sink: &mut Sink<'_>) -> Option<Config> {
-    let global = validate_global(raw.global, sink);
+    let router_id_broken = raw.broken.contains(&GLOBAL)
+        || (raw.global.as_ref()).is_some_and(|g| g.broken.contains(&"router_id"));
+    let global = validate_global(raw.global, router_id_broken, sink);
     let mut instances = Vec::new();
     match raw.instance {
+        // Already reported as a wrong type.
+        None if raw.broken.contains(&INSTANCE) => {}
         None => sink.push(
             None,
             "instance",
@@ -658,7 +1023,9 @@ fn validate(raw: RawFile, sink: &mut Sink<'_>) -> Option<Config> {
         Some(list) => {
             let mut names: HashMap<String, (usize, usize)> = HashMap::new();
             let mut slots: HashMap<(String, u8, Family), (usize, String)> = HashMap::new();
-            for (i, raw) in list.into_inner().into_iter().enumerate() {
+            let tables = list.into_inner().into_iter().enumerate();
+            // An element that is not a table has been reported already.
+            for (i, raw) in tables.filter_map(|(i, raw)| Some((i, raw?))) {
                 let checked = validate_instance(i, raw, sink);
                 if let Some(name) = &checked.name {
                     let line = sink.line_of(&name.span());
@@ -720,11 +1087,16 @@ fn validate(raw: RawFile, sink: &mut Sink<'_>) -> Option<Config> {
     })
 }
 
-fn validate_global(raw: Option<Spanned<RawGlobal>>, sink: &mut Sink<'_>) -> Option<Global> {
+/// `router_id_broken`: `[global]` or its `router_id` had the wrong type (already reported).
+fn validate_global(
+    raw: Option<RawTable<RawGlobal>>,
+    router_id_broken: bool,
+    sink: &mut Sink<'_>,
+) -> Option<Global> {
     let (router_id, control_socket, span) = match raw {
         Some(g) => {
-            let span = g.span();
-            let g = g.into_inner();
+            let span = g.raw.span();
+            let g = g.raw.into_inner();
             (g.router_id, g.control_socket, Some(span))
         }
         None => (None, None, None),
@@ -741,6 +1113,8 @@ fn validate_global(raw: Option<Spanned<RawGlobal>>, sink: &mut Sink<'_>) -> Opti
             String::new()
         }
         Some(id) => id.into_inner(),
+        // Reported as a wrong type; the host name would not be used.
+        None if router_id_broken => String::new(),
         None => match host_name() {
             Some(host) => host,
             None => {
@@ -794,12 +1168,15 @@ struct Checked {
     config: Option<InstanceConfig>,
 }
 
-fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -> Checked {
-    let table = raw.span();
-    let r = raw.into_inner();
-    let before = sink.error_count();
+fn validate_instance(i: usize, raw: RawTable<RawInstance>, sink: &mut Sink<'_>) -> Checked {
+    let table = raw.raw.span();
+    let broken = raw.broken;
     let key = |field: &str| format!("instance[{i}].{field}");
     let missing = |sink: &mut Sink<'_>, field: &str, allowed: &str| {
+        // A key dropped for its type was reported as such: it is not missing too.
+        if broken.contains(&field) {
+            return;
+        }
         sink.push(
             Some(table.clone()),
             key(field),
@@ -807,6 +1184,8 @@ fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -
             allowed,
         );
     };
+    let r = raw.raw.into_inner();
+    let before = sink.error_count();
 
     let name = match r.name {
         None => {
@@ -876,6 +1255,8 @@ fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -
 
     let version_span = r.version.as_ref().map(Spanned::span);
     let version = match r.version {
+        // Unknown rather than the default, which could make other keys look wrong.
+        None if broken.contains(&"version") => None,
         None => Some(DEFAULT_VERSION),
         Some(v) => match *v.get_ref() {
             2 => Some(Version::V2),
@@ -999,7 +1380,7 @@ fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -
     };
 
     let config = match (
-        sink.error_count() == before,
+        sink.error_count() == before && broken.is_empty(),
         &name,
         &interface,
         vrid.as_ref(),
@@ -1037,7 +1418,7 @@ fn validate_instance(i: usize, raw: Spanned<RawInstance>, sink: &mut Sink<'_>) -
         }),
         _ => None,
     };
-    if config.is_none() && sink.error_count() == before {
+    if config.is_none() && sink.error_count() == before && broken.is_empty() {
         // Every path that leaves a field unset reports why; this only guards against a
         // silently dropped instance should that ever change.
         sink.push(
@@ -1654,6 +2035,296 @@ auth_pass = "ab"
         assert!(e.allowed.contains("`checksum_ipv4_pseudo_header`"), "{e}");
         let e = one(&inst(&[("garbage", "5")]));
         assert!(!e.problem.contains("did you mean"), "{e}");
+    }
+
+    // ----- every error in one run, keepalived's names ----------------------------------------
+
+    /// The error with key `key`.
+    #[track_caller]
+    fn by_key<'e>(errors: &'e [ConfigError], key: &str) -> &'e ConfigError {
+        match errors.iter().find(|e| e.key == key) {
+            Some(e) => e,
+            None => panic!("no error for {key}: {errors:#?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_type_and_range_errors_all_in_one_run() {
+        let text = "global_defs = 1\n[global]\nrouterid = \"lb1\"\nsmtp_server = \"10.0.0.1\"\n\
+                    [[instance]]\nname = \"web\"\ninterface = \"eth0\"\nvrid = 300\n\
+                    advert_int = 1\nvirtual_addresses = [\"10.0.0.5/24\"]\nnopreempt = true\n\
+                    [[instance]]\nname = \"db\"\ninterface = \"eth0\"\nvrid = 52\n\
+                    priority = \"high\"\ntrack_script = [\"chk\"]\n\
+                    virtual_addresses = [\"10.0.0.6/24\"]\nstate = \"MASTER\"\n";
+        let errors = errs(text);
+        let expected = [
+            ("global_defs", 1, 1, "vipd calls it `[global]`"),
+            ("global.routerid", 3, 1, "did you mean `router_id`?"),
+            ("global.smtp_server", 4, 1, "no mail alerts"),
+            ("instance[0].vrid", 8, 8, "300 is out of range"),
+            ("instance[0].advert_int", 9, 1, "`advert_interval`"),
+            ("instance[0].nopreempt", 11, 1, "`preempt = false`"),
+            (
+                "instance[1].priority",
+                16,
+                12,
+                "wrong type: string \"high\"",
+            ),
+            ("instance[1].track_script", 17, 1, "no health tracking"),
+            ("instance[1].state", 19, 1, "the priority decides"),
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (e, (key, line, column, fragment)) in errors.iter().zip(expected) {
+            check(e, key, line, column, fragment);
+        }
+    }
+
+    #[test]
+    fn keepalived_names_get_their_vipd_hint() {
+        for &(scope, name, hint) in KEEPALIVED_NAMES {
+            let (text, key, line) = match scope {
+                Scope::Top => (format!("{name} = 1\n{}", inst(&[])), name.to_owned(), 1),
+                Scope::Global => (
+                    format!("[global]\n{name} = 1\n{}", inst(&[])),
+                    format!("global.{name}"),
+                    2,
+                ),
+                Scope::Instance => (inst(&[(name, "1")]), format!("instance[0].{name}"), 6),
+            };
+            let e = one(&text);
+            check(&e, &key, line, 1, "keepalived's name");
+            assert_eq!(
+                e.problem,
+                format!("unknown key `{name}` (keepalived's name; {hint})")
+            );
+        }
+        let e = one(&inst(&[("advert_int", "1")]));
+        assert_eq!(
+            e.problem,
+            "unknown key `advert_int` (keepalived's name; vipd calls it `advert_interval`, a \
+             duration such as \"1s\")"
+        );
+        // The same slips as in vipd's own keys.
+        let e = one(&inst(&[("Advert-Int", "1")]));
+        assert!(e.problem.contains("`advert_interval`"), "{e}");
+    }
+
+    #[test]
+    fn keepalived_names_cover_the_common_keywords() {
+        let listed = |scope: Scope, name: &str| {
+            KEEPALIVED_NAMES
+                .iter()
+                .any(|&(s, n, _)| s == scope && n == name)
+        };
+        for name in [
+            "advert_int",
+            "virtual_ipaddress",
+            "virtual_router_id",
+            "nopreempt",
+            "state",
+            "unicast_peer",
+            "unicast_src_ip",
+            "authentication",
+            "auth_type",
+            "vrrp_version",
+            "track_script",
+            "track_interface",
+            "track_file",
+            "track_process",
+            "notify",
+            "notify_master",
+            "notify_backup",
+            "notify_fault",
+            "notify_stop",
+            "preempt_delay",
+            "use_vmac",
+            "garp_master_refresh",
+            "smtp_alert",
+            "virtual_ipaddress_excluded",
+            "dont_track_primary",
+            "lvs_sync_daemon_interface",
+        ] {
+            assert!(listed(Scope::Instance, name), "{name}");
+        }
+        for name in [
+            "vrrp_instance",
+            "vrrp_script",
+            "vrrp_sync_group",
+            "global_defs",
+            "router_id",
+        ] {
+            assert!(listed(Scope::Top, name), "{name}");
+        }
+        for (i, &(scope, name, _)) in KEEPALIVED_NAMES.iter().enumerate() {
+            assert!(
+                !scope.known_keys().contains(&name),
+                "{name} is a vipd key in {scope:?}"
+            );
+            assert!(
+                !KEEPALIVED_NAMES[..i]
+                    .iter()
+                    .any(|&(s, n, _)| s == scope && n == name),
+                "{name} is listed twice"
+            );
+        }
+    }
+
+    #[test]
+    fn known_keys_come_from_the_raw_structs() {
+        assert_eq!(Scope::Global.known_keys(), ["router_id", "control_socket"]);
+        let instance = Scope::Instance.known_keys();
+        assert_eq!(instance.len(), 11, "{instance:?}");
+        assert_eq!(instance.first(), Some(&"name"));
+        assert_eq!(instance.last(), Some(&"checksum_ipv4_pseudo_header"));
+    }
+
+    #[test]
+    fn wrong_type_is_not_also_a_missing_key() {
+        let text = inst(&[
+            ("name", "\"\""),
+            ("vrid", "\"51\""),
+            ("virtual_addresses", "[\"10.0.0.5\", 7]"),
+        ]);
+        let errors = errs(&text);
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        check(&errors[0], "instance[0].name", 2, 8, "must not be empty");
+        check(&errors[1], "instance[0].vrid", 4, 8, "wrong type: string");
+        check(
+            &errors[2],
+            "instance[0].virtual_addresses[1]",
+            5,
+            34,
+            "wrong type: integer",
+        );
+        // A version of the wrong type is unknown, not the default 3 that refuses auth_pass.
+        let errors = errs(&inst(&[
+            ("version", "\"2\""),
+            ("auth_pass", "\"x\""),
+            ("priority", "0"),
+        ]));
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        check(&errors[0], "instance[0].version", 6, 11, "wrong type");
+        check(&errors[1], "instance[0].priority", 8, 12, "reserved");
+    }
+
+    #[test]
+    fn type_errors_in_global_and_several_instances() {
+        let text = format!(
+            "[global]\nrouter_id = 5\ncontrol_socket = true\n{}{}",
+            inst(&[("preempt", "\"yes\""), ("priority", "1.5")]),
+            inst(&[("name", "\"db\""), ("interface", "[]"), ("vrid", "52")]),
+        );
+        let errors = errs(&text);
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "global.router_id",
+                "global.control_socket",
+                "instance[0].preempt",
+                "instance[0].priority",
+                "instance[1].interface",
+            ],
+            "{errors:#?}"
+        );
+        assert!(errors.iter().all(|e| e.problem.contains("wrong type")));
+    }
+
+    #[test]
+    fn an_element_that_is_not_a_table_hides_no_other_instance() {
+        let text = "instance = [1, { name = \"a\", interface = \"eth0\", vrid = 1, \
+                    virtual_addresses = [\"10.0.0.5\"], priority = 0 }]\n";
+        let errors = errs(text);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        check(&errors[0], "instance[0]", 1, 13, "wrong type: integer");
+        check(&errors[1], "instance[1].priority", 1, 105, "reserved");
+    }
+
+    #[test]
+    fn snake_case_slips_find_their_key() {
+        for (header, path, typo, key) in [
+            ("[global]", "global", "routerID", "router_id"),
+            ("[global]", "global", "control-socket", "control_socket"),
+            (
+                "[[instance]]",
+                "instance[0]",
+                "advertinterval",
+                "advert_interval",
+            ),
+            (
+                "[[instance]]",
+                "instance[0]",
+                "Virtual_Addresses",
+                "virtual_addresses",
+            ),
+            (
+                "[[instance]]",
+                "instance[0]",
+                "unicastPeers",
+                "unicast_peers",
+            ),
+            (
+                "[[instance]]",
+                "instance[0]",
+                "checksum-IPv4-pseudo-header",
+                "checksum_ipv4_pseudo_header",
+            ),
+        ] {
+            let errors = errs(&format!("{header}\n{typo} = 1\n"));
+            let e = by_key(&errors, &format!("{path}.{typo}"));
+            assert!(
+                e.problem.contains(&format!("(did you mean `{key}`?)")),
+                "{e}"
+            );
+        }
+        let e = one(&format!("instances = 1\n{}", inst(&[])));
+        check(&e, "instances", 1, 1, "did you mean `instance`?");
+    }
+
+    #[test]
+    fn vipd_key_in_the_wrong_table_says_where_it_belongs() {
+        let e = one(&format!("vrid = 5\n{}", inst(&[])));
+        check(&e, "vrid", 1, 1, "`vrid` belongs in an [[instance]] table");
+        let e = one(&format!("[global]\npriority = 5\n{}", inst(&[])));
+        check(
+            &e,
+            "global.priority",
+            2,
+            1,
+            "belongs in an [[instance]] table",
+        );
+        let e = one(&inst(&[("control_socket", "\"/x\"")]));
+        check(
+            &e,
+            "instance[0].control_socket",
+            6,
+            1,
+            "belongs in the [global] table",
+        );
+    }
+
+    #[test]
+    fn error_cap_holds_for_unknown_keys_and_type_errors() {
+        let text: String = (1..=150)
+            .map(|i| {
+                inst(&[
+                    ("name", &format!("\"n{i}\"")),
+                    ("vrid", &i.to_string()),
+                    ("advert_int", "1"),
+                    ("priority", "\"high\""),
+                ])
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let errors = errs(&text);
+        assert_eq!(errors.len(), MAX_LISTED_ERRORS + 1, "listed plus summary");
+        let last = errors.last().map(|e| e.problem.clone()).unwrap_or_default();
+        assert!(last.starts_with("200 more error(s) not listed"), "{last}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 
     // ----- structure -----------------------------------------------------------------------
