@@ -141,7 +141,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     // Before anything is touched: a second agent must not get as far as "cleaning up" the
     // first one's addresses, and a bad socket path must not surface after the election.
     let _locks = lock::acquire(config_path, socket_path)?;
-    let listener = control::bind(socket_path)?;
+    let listener = control::bind(socket_path, config.global.control_group.as_deref())?;
     let (netlink, mut changes) =
         Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
     let frames =

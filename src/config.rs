@@ -57,6 +57,9 @@ pub struct Global {
     pub router_id: String,
     /// Where `vipd status` connects; default [`DEFAULT_CONTROL_SOCKET`].
     pub control_socket: PathBuf,
+    /// A group whose members may use the control socket; `None`: root only. Looked up when
+    /// the agent starts, not by `vipd check` (which may run on another host).
+    pub control_group: Option<String>,
 }
 
 /// One `[[instance]]`: one virtual router (VRID) for one address family on one interface.
@@ -299,6 +302,8 @@ const A_INSTANCES: &str = "one or more [[instance]] tables";
 const A_GLOBAL: &str = "a [global] table with router_id and control_socket";
 const A_ROUTER_ID: &str = "a non-empty string; default: the host name";
 const A_SOCKET: &str = "an absolute path; default \"/run/vipd/vipd.sock\"";
+const A_GROUP: &str = "a group name: 1 to 32 characters from A-Z a-z 0-9 _ . -, not starting \
+                       with '-'; default: none (root only)";
 const A_NAME: &str = "1 to 64 characters from A-Z a-z 0-9 _ . -, unique among instances";
 const A_INTERFACE: &str = "a Linux interface name: 1 to 15 bytes without '/', ':' or \
                            whitespace, not \".\" or \"..\" (it need not exist yet)";
@@ -326,6 +331,7 @@ fn allowed_for(key: &str, element: bool) -> Option<&'static str> {
         ("global", _) => A_GLOBAL,
         ("global.router_id", _) => A_ROUTER_ID,
         ("global.control_socket", _) => A_SOCKET,
+        ("global.control_group", _) => A_GROUP,
         ("instance", false) => A_INSTANCES,
         ("instance", true) => "an [[instance]] table",
         ("instance.name", _) => A_NAME,
@@ -375,6 +381,7 @@ struct RawTable<T> {
 struct RawGlobal {
     router_id: Option<Spanned<String>>,
     control_socket: Option<Spanned<String>>,
+    control_group: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1093,13 +1100,13 @@ fn validate_global(
     router_id_broken: bool,
     sink: &mut Sink<'_>,
 ) -> Option<Global> {
-    let (router_id, control_socket, span) = match raw {
+    let (router_id, control_socket, control_group, span) = match raw {
         Some(g) => {
             let span = g.raw.span();
             let g = g.raw.into_inner();
-            (g.router_id, g.control_socket, Some(span))
+            (g.router_id, g.control_socket, g.control_group, Some(span))
         }
-        None => (None, None, None),
+        None => (None, None, None, None),
     };
     let before = sink.error_count();
     let router_id = match router_id {
@@ -1141,9 +1148,17 @@ fn validate_global(
         Some(p) => PathBuf::from(p.into_inner()),
         None => PathBuf::from(DEFAULT_CONTROL_SOCKET),
     };
+    let control_group = control_group.and_then(|g| match check_group(g.get_ref()) {
+        Ok(()) => Some(g.into_inner()),
+        Err(problem) => {
+            sink.push(Some(g.span()), "global.control_group", problem, A_GROUP);
+            None
+        }
+    });
     (sink.error_count() == before).then_some(Global {
         router_id,
         control_socket,
+        control_group,
     })
 }
 
@@ -1569,6 +1584,18 @@ fn family_name(family: Family) -> &'static str {
         Family::V4 => "IPv4",
         Family::V6 => "IPv6",
     }
+}
+
+/// The portable user and group name characters (POSIX, as shadow-utils accepts them).
+fn check_group(name: &str) -> Result<(), String> {
+    let portable = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if name.is_empty() || name.len() > 32 {
+        return Err(format!("`{name}` is not 1 to 32 characters long"));
+    }
+    if name.starts_with('-') || !name.chars().all(portable) {
+        return Err(format!("`{name}` is not a valid group name"));
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -2171,7 +2198,10 @@ auth_pass = "ab"
 
     #[test]
     fn known_keys_come_from_the_raw_structs() {
-        assert_eq!(Scope::Global.known_keys(), ["router_id", "control_socket"]);
+        assert_eq!(
+            Scope::Global.known_keys(),
+            ["router_id", "control_socket", "control_group"]
+        );
         let instance = Scope::Instance.known_keys();
         assert_eq!(instance.len(), 11, "{instance:?}");
         assert_eq!(instance.first(), Some(&"name"));
@@ -2367,6 +2397,21 @@ auth_pass = "ab"
     fn router_id_must_not_be_empty() {
         let e = one(&format!("[global]\nrouter_id = \"\"\n{}", inst(&[])));
         check(&e, "global.router_id", 2, 13, "must not be empty");
+    }
+
+    #[test]
+    fn control_group_must_be_a_group_name() {
+        let e = one(&format!(
+            "[global]\ncontrol_group = \"-wheel\"\n{}",
+            inst(&[])
+        ));
+        check(&e, "global.control_group", 2, 17, "not a valid group name");
+        let c = parse(
+            &format!("[global]\ncontrol_group = \"vipd-status\"\n{}", inst(&[])),
+            Path::new("t.toml"),
+        )
+        .expect("valid");
+        assert_eq!(c.global.control_group.as_deref(), Some("vipd-status"));
     }
 
     #[test]

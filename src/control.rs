@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,7 +76,8 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// Bind the control socket. Only a stale socket (one nobody answers on) is replaced; any
 /// other file at the path is an error, and so is a socket another process answers on.
 /// Called before the agent touches anything, so a bad path stops it before the election.
-pub fn bind(path: &Path) -> Result<UnixListener, String> {
+/// The socket is for root alone (mode 0600), or for root and `group` (0660).
+pub fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| fail("cannot create its directory", &e))?;
@@ -104,7 +105,29 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
                 .map_err(|e| fail("cannot remove the stale socket", &e))?,
         },
     }
-    UnixListener::bind(path).map_err(|e| fail("cannot bind the control socket", &e))
+    let gid = group
+        .map(group_id)
+        .transpose()
+        .map_err(|e| fail("global.control_group", &e))?;
+    let listener =
+        UnixListener::bind(path).map_err(|e| fail("cannot bind the control socket", &e))?;
+    let mode = if gid.is_some() { 0o660 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| fail("cannot set the socket's permissions", &e))?;
+    if let Some(gid) = gid {
+        std::os::unix::fs::chown(path, None, Some(gid))
+            .map_err(|e| fail("cannot give the socket to global.control_group", &e))?;
+    }
+    Ok(listener)
+}
+
+/// The id of the group called `name`.
+fn group_id(name: &str) -> Result<u32, String> {
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(group)) => Ok(group.gid.as_raw()),
+        Ok(None) => Err(format!("no group called `{name}` on this host")),
+        Err(e) => Err(format!("cannot look up group `{name}`: {e}")),
+    }
 }
 
 /// Serve requests on a bound control socket by asking the event loop through `requests`.
@@ -334,7 +357,7 @@ mod tests {
         let dir = temp_dir("file");
         let path = dir.join("vipd.sock");
         std::fs::write(&path, "precious").expect("write");
-        let err = runtime().block_on(async { bind(&path).map(|_| ()) });
+        let err = runtime().block_on(async { bind(&path, None).map(|_| ()) });
         let err = err.expect_err("a regular file must not be replaced");
         assert!(err.contains("is not a socket"), "{err}");
         assert_eq!(
@@ -349,7 +372,7 @@ mod tests {
         let dir = temp_dir("under");
         std::fs::write(dir.join("file"), "").expect("write");
         let path = dir.join("file").join("vipd.sock");
-        let err = runtime().block_on(async { bind(&path).map(|_| ()) });
+        let err = runtime().block_on(async { bind(&path, None).map(|_| ()) });
         assert!(err.is_err(), "binding under a regular file must fail");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -361,8 +384,10 @@ mod tests {
         // A socket nobody listens on any more: what a crashed run leaves.
         drop(std::os::unix::net::UnixListener::bind(&path).expect("bind"));
         runtime().block_on(async {
-            let live = bind(&path).expect("a stale socket is replaced");
-            let err = bind(&path).map(|_| ()).expect_err("a live socket is kept");
+            let live = bind(&path, None).expect("a stale socket is replaced");
+            let err = bind(&path, None)
+                .map(|_| ())
+                .expect_err("a live socket is kept");
             assert!(err.contains("another process answers"), "{err}");
             drop(live);
         });
@@ -375,7 +400,7 @@ mod tests {
         let path = dir.join("vipd.sock");
         runtime().block_on(async {
             let (tx, mut rx) = mpsc::channel::<StatusRequest>(4);
-            serve(bind(&path).expect("bind"), tx);
+            serve(bind(&path, None).expect("bind"), tx);
             tokio::spawn(async move {
                 while let Some(reply) = rx.recv().await {
                     let _ = reply.send(Status::default());
