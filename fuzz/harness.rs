@@ -3,7 +3,7 @@
 //!
 //! Depends on `vipd` and std only, so both crates can include it with `#[path]`.
 //!
-//! Besides "never panics", every packet entry point checks `vipd::packet` against an
+//! Besides "never panics", every packet entry point checks `vipd::protocol::packet` against an
 //! independent reference model of the receive rules (RFC 9568 7.1 / RFC 3768 7.1 as listed
 //! in shared/vrrp-notes.md and the `validate` doc comment): same `DropKind`, same fields.
 //!
@@ -27,11 +27,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use vipd::config::{self, Config};
-use vipd::packet::{
+use vipd::protocol::packet::{
     self, Advert, AdvertOut, DropKind, Expect, HEADER_LEN, PseudoHeader, RxMeta, encode,
     split_ipv4, validate,
 };
-use vipd::units::{Centisecs, Family, Version};
+use vipd::protocol::units::{Centisecs, Family, Version};
 
 pub const PASS: [u8; 8] = *b"s3cret\0\0";
 pub const PREFIX_V4: usize = 5;

@@ -27,7 +27,7 @@ use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::units::{Centisecs, Family, Version};
+use crate::protocol::units::{Centisecs, Family, Version};
 
 pub const DEFAULT_PATH: &str = "/etc/vipd/vipd.toml";
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vipd/vipd.sock";

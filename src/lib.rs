@@ -1,18 +1,12 @@
 //! vipd: a VRRP virtual-IP failover agent.
 //!
-//! The protocol core is sans-IO: [`packet`] (codec and receive validation) and [`fsm`] (the
-//! election state machine) take bytes, events and the current time and return actions.
-//! [`announce`] lays out takeover frames. The I/O layer ([`agent`], [`receive`],
-//! [`network`], [`netlink`], [`control`]) is thin and drives them.
+//! Three layers, one folder each:
+//! - [`protocol`]: the sans-IO core. The packet codec and receive validation, the election
+//!   state machine, takeover frame layouts, protocol time. No sockets, clocks, processes or
+//!   tokio (a test guards this): inputs with the current time in, outputs out.
+//! - [`config`]: the configuration file, parsed and validated with positions.
+//! - [`agent`]: the I/O shell. One tokio event loop that drives the core: raw sockets,
+//!   netlink, timers, signals, the control socket.
 pub mod agent;
-pub mod announce;
 pub mod config;
-pub mod control;
-pub mod fsm;
-pub mod lock;
-pub mod netlink;
-pub mod network;
-pub mod packet;
-pub mod receive;
-pub mod throttle;
-pub mod units;
+pub mod protocol;

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use vipd::{agent, config, control};
+use vipd::agent::{self, control};
+use vipd::config;
 
 #[derive(Parser)]
 #[command(name = "vipd", version, about = "VRRP virtual-IP failover agent")]

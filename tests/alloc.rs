@@ -10,11 +10,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use vipd::config;
-use vipd::fsm::{Event, Fsm, Params, State};
-use vipd::network::Received;
-use vipd::packet::{self, AdvertOut};
-use vipd::receive::VridTable;
-use vipd::units::{Centisecs, Family, Version};
+use vipd::protocol::fsm::{Event, Fsm, Params, State};
+use vipd::agent::network::Received;
+use vipd::protocol::packet::{self, AdvertOut};
+use vipd::agent::receive::VridTable;
+use vipd::protocol::units::{Centisecs, Family, Version};
 
 struct Counting;
 

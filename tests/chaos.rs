@@ -76,8 +76,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Lan, MAX_ROUTERS, Rng, RouterSpec, WIRE_DELAY, assert_single_master, cut_bit, secs};
-use vipd::fsm::{Event, State};
-use vipd::units::{Centisecs, Version, master_down_interval, skew_time};
+use vipd::protocol::fsm::{Event, State};
+use vipd::protocol::units::{Centisecs, Version, master_down_interval, skew_time};
 
 /// Seeds of the normal `cargo test --release` run.
 const DEFAULT_SEEDS: u64 = 10_000;

@@ -2,7 +2,7 @@
 //! dependency), plus a replay of the committed fuzz corpus (fuzz/corpus/*, fuzz/regressions/*)
 //! through the same entry points the fuzz targets use (fuzz/harness.rs).
 //!
-//! Every packet check compares `vipd::packet` with the independent reference model in
+//! Every packet check compares `vipd::protocol::packet` with the independent reference model in
 //! fuzz/harness.rs (same drop kind, same fields), not only "does not panic".
 //!
 //! A failing byte-input property is shrunk (chunk deletion, then byte zeroing) and reported
@@ -17,8 +17,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 use harness::{Case, Cfg, PREFIX_V4, check_validate, encode_case};
-use vipd::packet::{DropKind, MULTICAST_V4, MULTICAST_V6, RxMeta, split_ipv4};
-use vipd::units::{Centisecs, Family, Version};
+use vipd::protocol::packet::{DropKind, MULTICAST_V4, MULTICAST_V6, RxMeta, split_ipv4};
+use vipd::protocol::units::{Centisecs, Family, Version};
 
 // ------------------------------------------------------------------------------------------
 // Generator and shrinking.

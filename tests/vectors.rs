@@ -4,15 +4,15 @@
 //! Frames 1, 3 and 5 are VRRP adverts: each is validated with the fields the README lists and
 //! then re-encoded from those fields, which must give back keepalived's bytes exactly
 //! (checksum included). Frames 2, 4 and 6 are takeover announcements, rebuilt whole by
-//! `vipd::announce` and compared byte-for-byte.
+//! `vipd::protocol::announce` and compared byte-for-byte.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use vipd::announce::{gratuitous_arp, unsolicited_na};
-use vipd::packet::{
+use vipd::protocol::announce::{gratuitous_arp, unsolicited_na};
+use vipd::protocol::packet::{
     AdvertOut, DropKind, Expect, MULTICAST_V4, MULTICAST_V6, RxMeta, encode, split_ipv4, validate,
 };
-use vipd::units::{Centisecs, Family, Version};
+use vipd::protocol::units::{Centisecs, Family, Version};
 
 const CAPTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -24,9 +24,9 @@ use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use vipd::fsm::{Action, AdvertIn, Event, Fsm, Params, State};
-use vipd::packet::{self, AdvertOut, DropKind, Expect, RxMeta};
-use vipd::units::{Centisecs, Family, Version};
+use vipd::protocol::fsm::{Action, AdvertIn, Event, Fsm, Params, State};
+use vipd::protocol::packet::{self, AdvertOut, DropKind, Expect, RxMeta};
+use vipd::protocol::units::{Centisecs, Family, Version};
 
 pub const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
 pub const VIP6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100));

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::config::InstanceConfig;
-use crate::fsm::AdvertIn;
-use crate::network::{self, Received, VrrpSocket};
-use crate::packet::{self, DropKind, Expect, RxMeta};
-use crate::units::{Centisecs, Family, Version};
+use crate::protocol::fsm::AdvertIn;
+use crate::agent::network::{self, Received, VrrpSocket};
+use crate::protocol::packet::{self, DropKind, Expect, RxMeta};
+use crate::protocol::units::{Centisecs, Family, Version};
 
 /// A valid advert for one instance.
 #[derive(Clone, Copy, Debug)]

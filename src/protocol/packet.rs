@@ -22,7 +22,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::units::{Centisecs, Family, Version};
+use crate::protocol::units::{Centisecs, Family, Version};
 
 /// IP protocol number of VRRP (both versions).
 pub const IPPROTO_VRRP: u8 = 112;

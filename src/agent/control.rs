@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::throttle::Throttle;
+use crate::protocol::throttle::Throttle;
 
 /// The report `vipd status --json` prints. Field names are part of the interface contract.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

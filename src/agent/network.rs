@@ -11,8 +11,8 @@ use nix::sys::socket::{self, ControlMessageOwned, MsgFlags, SockaddrStorage, soc
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
-use crate::packet::{HOP_LIMIT, IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6};
-use crate::units::Family;
+use crate::protocol::packet::{HOP_LIMIT, IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6};
+use crate::protocol::units::Family;
 
 /// RFC 2474 class selector 6 (network control), what routers mark VRRP with.
 const TOS_NETWORK_CONTROL: u32 = 0xc0;

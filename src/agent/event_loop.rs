@@ -2,6 +2,7 @@
 //! carries out their actions (adverts, addresses, announcements). Inputs are adverts from the
 //! receive tasks, interface changes from netlink, timers, signals and status requests.
 
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,17 +13,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::announce;
+use crate::protocol::announce;
 use crate::config::{Config, InstanceConfig, VirtualAddress};
-use crate::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
-use crate::fsm::{Action, Event, Fsm, OWNER_PRIORITY, Params, State};
-use crate::lock;
-use crate::netlink::{Added, Change, IfState, Netlink};
-use crate::network::{self, FrameSocket, VrrpSocket};
-use crate::packet::{self, AdvertOut};
-use crate::receive::{self, Inbound, RxStats, VridTable};
-use crate::throttle::Throttle;
-use crate::units::Family;
+use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
+use crate::protocol::fsm::{Action, Event, Fsm, OWNER_PRIORITY, Params, State};
+use crate::agent::lock;
+use crate::agent::netlink::{Added, Change, IfState, Netlink};
+use crate::agent::network::{self, FrameSocket, VrrpSocket};
+use crate::protocol::packet::{self, AdvertOut};
+use crate::agent::receive::{self, Inbound, RxStats, VridTable};
+use crate::protocol::throttle::Throttle;
+use crate::protocol::units::Family;
 
 /// Announcements on takeover: a burst per address, repeated once after a delay so that
 /// hosts whose neighbour entry was locked (Linux locktime) during the first burst follow too.

@@ -15,7 +15,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::units::{Centisecs, Version, master_down_interval, skew_time};
+use crate::protocol::units::{Centisecs, Version, master_down_interval, skew_time};
 
 /// Priority of the router that owns the virtual addresses: it takes over at once.
 pub const OWNER_PRIORITY: u8 = 255;

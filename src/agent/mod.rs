@@ -1,0 +1,10 @@
+//! The I/O shell: one single-threaded tokio event loop ([`event_loop`]) that drives the
+//! protocol core, and the modules it carries out the core's actions with.
+pub mod control;
+pub mod event_loop;
+pub mod lock;
+pub mod netlink;
+pub mod network;
+pub mod receive;
+
+pub use event_loop::run;
