@@ -9,6 +9,7 @@ pub mod announce;
 pub mod config;
 pub mod control;
 pub mod fsm;
+pub mod logging;
 pub mod netlink;
 pub mod network;
 pub mod packet;
