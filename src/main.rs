@@ -1,13 +1,11 @@
 //! The `vipd` command line: `run`, `check`, `status`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
-use vipd::agent::{self, control};
+use vipd::agent::{self, control, logging};
 use vipd::config;
 
 #[derive(Parser)]
@@ -23,9 +21,9 @@ enum Command {
     Run {
         #[arg(short, long, default_value = config::DEFAULT_PATH)]
         config: PathBuf,
-        /// Log filter (error, warn, info, debug, trace, or a tracing directive);
-        /// overrides RUST_LOG. Default: info.
-        #[arg(long)]
+        /// Log filter: error, warn (or warning), info, debug, trace or off, or tracing
+        /// directives such as vipd=debug,info; overrides RUST_LOG. Default: info.
+        #[arg(long, value_parser = logging::normalize)]
         log_level: Option<String>,
     },
     /// Validate a configuration file without running anything.
@@ -77,17 +75,31 @@ fn check(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn init_logging(level: Option<&str>) {
+/// Sets up logging with `level` (already checked by clap), else RUST_LOG, else info. An
+/// invalid RUST_LOG is a usage error (exit 2), like an invalid `--log-level`.
+fn init_logging(level: Option<&str>) -> Result<(), ExitCode> {
     let filter = match level {
-        Some(l) => EnvFilter::new(l),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        Some(l) => l.to_owned(),
+        None => {
+            let value = std::env::var_os("RUST_LOG");
+            match logging::from_env_value(value.as_deref()) {
+                Ok(f) => f,
+                Err(e) => {
+                    let value = value.unwrap_or_default();
+                    eprintln!(
+                        "error: invalid value '{}' for RUST_LOG: {e}",
+                        value.to_string_lossy()
+                    );
+                    return Err(ExitCode::from(2));
+                }
+            }
+        }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+    if let Err(e) = logging::init(&filter) {
+        // Not fatal: the agent does its job without logs.
+        eprintln!("{e}");
+    }
+    Ok(())
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -97,10 +109,12 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 fn run(path: &Path, level: Option<&str>) -> ExitCode {
+    if let Err(code) = init_logging(level) {
+        return code;
+    }
     let Some(cfg) = load(path) else {
         return ExitCode::from(1);
     };
-    init_logging(level);
     let result = runtime()
         .map_err(|e| format!("cannot start the runtime: {e}"))
         .and_then(|rt| rt.block_on(agent::run(cfg, path)));

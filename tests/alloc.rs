@@ -9,11 +9,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
 
+use vipd::agent::network::Received;
+use vipd::agent::receive::VridTable;
 use vipd::config;
 use vipd::protocol::fsm::{Event, Fsm, Params, State};
-use vipd::agent::network::Received;
 use vipd::protocol::packet::{self, AdvertOut};
-use vipd::agent::receive::VridTable;
 use vipd::protocol::units::{Centisecs, Family, Version};
 
 struct Counting;

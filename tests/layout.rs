@@ -39,16 +39,29 @@ fn protocol_core_does_no_io() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/protocol");
     let mut files = Vec::new();
     rust_files(&root, &mut files);
-    assert!(files.len() >= 5, "found only {files:?} under {}", root.display());
+    assert!(
+        files.len() >= 5,
+        "found only {files:?} under {}",
+        root.display()
+    );
     let mut offences = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable source");
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or_default();
             for word in FORBIDDEN.iter().filter(|w| code.contains(*w)) {
-                offences.push(format!("{}:{}: `{word}`: {}", file.display(), n + 1, line.trim()));
+                offences.push(format!(
+                    "{}:{}: `{word}`: {}",
+                    file.display(),
+                    n + 1,
+                    line.trim()
+                ));
             }
         }
     }
-    assert!(offences.is_empty(), "I/O in the protocol core:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "I/O in the protocol core:\n{}",
+        offences.join("\n")
+    );
 }

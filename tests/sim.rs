@@ -58,7 +58,8 @@ fn failover_happens_within_master_down_interval() {
         lan.run_until(crash_at + secs(10), |_| {});
         let (took_over, who) = lan.first_master_since(crash_at).expect("a takeover");
         assert_eq!(who, 1);
-        let mdi = vipd::protocol::units::master_down_interval(100, Centisecs(interval_cs)).to_duration();
+        let mdi =
+            vipd::protocol::units::master_down_interval(100, Centisecs(interval_cs)).to_duration();
         // The backup heard the last advert at most one interval before the crash.
         assert!(
             took_over - crash_at <= mdi,

@@ -2,7 +2,6 @@
 //! carries out their actions (adverts, addresses, announcements). Inputs are adverts from the
 //! receive tasks, interface changes from netlink, timers, signals and status requests.
 
-
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,15 +12,15 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::protocol::announce;
-use crate::config::{Config, InstanceConfig, VirtualAddress};
 use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
-use crate::protocol::fsm::{Action, Event, Fsm, OWNER_PRIORITY, Params, State};
 use crate::agent::lock;
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
-use crate::protocol::packet::{self, AdvertOut};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
+use crate::config::{Config, InstanceConfig, VirtualAddress};
+use crate::protocol::announce;
+use crate::protocol::fsm::{Action, Event, Fsm, OWNER_PRIORITY, Params, State};
+use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::units::Family;
 

@@ -3,6 +3,7 @@
 pub mod control;
 pub mod event_loop;
 pub mod lock;
+pub mod logging;
 pub mod netlink;
 pub mod network;
 pub mod receive;

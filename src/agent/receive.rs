@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::agent::network::{self, Received, VrrpSocket};
 use crate::config::InstanceConfig;
 use crate::protocol::fsm::AdvertIn;
-use crate::agent::network::{self, Received, VrrpSocket};
 use crate::protocol::packet::{self, DropKind, Expect, RxMeta};
 use crate::protocol::units::{Centisecs, Family, Version};
 
