@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::protocol::node::{GroupReport, TrackReport};
 use crate::protocol::throttle::Throttle;
 
 /// The report `vipd status --json` prints. Field names are part of the interface contract.
@@ -22,6 +23,11 @@ pub struct Status {
     pub instances: Vec<InstanceStatus>,
     /// Receive-path drops, per socket (interface and family), by kind.
     pub receive: Vec<ReceiveStatus>,
+    /// Every tracked object and its verdict.
+    #[serde(default)]
+    pub tracks: Vec<TrackReport>,
+    #[serde(default)]
+    pub sync_groups: Vec<GroupReport>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -46,6 +52,11 @@ pub struct InstanceStatus {
     /// Adverts for this VRID from one of this host's own addresses that vipd did not send:
     /// another VRRP agent (keepalived?) runs the same VRID on this host.
     pub local_source_adverts: u64,
+    /// Why the instance is in FAULT: `interface`, `track:NAME`, `sync_group:NAME`.
+    #[serde(default)]
+    pub fault_causes: Vec<String>,
+    #[serde(default)]
+    pub sync_group: Option<String>,
     pub address_list_mismatches: u64,
     pub transitions: u64,
 }
@@ -444,7 +455,7 @@ mod tests {
         let status = Status {
             router_id: "lb1".into(),
             instances: vec![instance("web", "backup", 90, Some("10.0.0.2")), failing],
-            receive: Vec::new(),
+            ..Status::default()
         };
         let text = render_text(&status);
         let lines: Vec<&str> = text.lines().collect();

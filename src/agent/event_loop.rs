@@ -1,13 +1,14 @@
-//! The agent: a single-threaded tokio event loop that owns every instance's state machine and
-//! carries out their actions (adverts, addresses, announcements). Inputs are adverts from the
-//! receive tasks, interface changes from netlink, timers, signals and status requests.
+//! The agent: a single-threaded tokio event loop that drives the node (`protocol::node`)
+//! and carries out its outputs. Inputs come from the receive tasks (adverts), netlink
+//! (interface changes), check tasks (tracking), timers, signals and the control socket.
+//! Policy lives in the node; this file only moves bytes, addresses and processes.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -17,45 +18,32 @@ use crate::agent::lock;
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
-use crate::config::{Config, InstanceConfig, VirtualAddress};
+use crate::agent::signals::{Signal, Signals};
+use crate::config::{Config, InstanceConfig};
 use crate::protocol::announce;
-use crate::protocol::fsm::{Action, Event, Fsm, OWNER_PRIORITY, Params, State};
+use crate::protocol::node::{self, Event, Input, InstanceId, Node, Output};
 use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::units::Family;
 
-/// Announcements on takeover: a burst per address, repeated once after a delay so that
-/// hosts whose neighbour entry was locked (Linux locktime) during the first burst follow too.
+/// Gratuitous ARPs or unsolicited NAs sent per address and announcement.
 const ANNOUNCE_BURST: usize = 5;
-const ANNOUNCE_REPEAT_AFTER: Duration = Duration::from_secs(5);
 /// Netlink can lose events (overruns, messages it cannot parse): re-read every interface
 /// this often so a missed carrier change cannot leave an instance in the wrong state.
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
-/// How often an address-list mismatch from a peer is logged per instance.
-const MISMATCH_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How often a master that still cannot send says so again.
 const SEND_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
-/// How often adverts from another agent on this host are logged per instance.
-const LOCAL_SOURCE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Linux capability numbers (linux/capability.h) of what the agent needs.
 const CAP_NET_ADMIN: u32 = 12;
 const CAP_NET_RAW: u32 = 13;
 
-#[derive(Default)]
-struct Counters {
-    adverts_received: u64,
-    adverts_sent: u64,
-    send_errors: u64,
-    address_list_mismatches: u64,
-    transitions: u64,
-    local_source_adverts: u64,
-}
-
 /// Whether adverts go out. A master that cannot send (an output firewall, a dead link
 /// driver) looks dead to its backups, which take over: two hosts then hold the addresses,
 /// so the operator must hear of it at once, and again until it ends.
 struct SendHealth {
+    sent: u64,
+    errors: u64,
     /// The current run of failures: when it started, how many, the last error.
     failing: Option<(Duration, u64, String)>,
     log: Throttle,
@@ -64,12 +52,15 @@ struct SendHealth {
 impl SendHealth {
     fn new() -> SendHealth {
         SendHealth {
+            sent: 0,
+            errors: 0,
             failing: None,
             log: Throttle::new(SEND_FAILURE_LOG_INTERVAL),
         }
     }
 
     fn failed(&mut self, now: Duration, name: &str, dst: IpAddr, error: &std::io::Error) {
+        self.errors += 1;
         let (since, count, last) = self.failing.get_or_insert_with(|| (now, 0, String::new()));
         *count += 1;
         *last = error.to_string();
@@ -80,40 +71,28 @@ impl SendHealth {
         }
     }
 
-    fn sent(&mut self, now: Duration, name: &str) {
+    fn succeeded(&mut self, now: Duration, name: &str) {
+        self.sent += 1;
         if let Some((since, count, _)) = self.failing.take() {
             self.log.reset();
             tracing::warn!(instance = %name, failures = count, failed_for = ?now.saturating_sub(since),
                 "adverts go out again");
         }
     }
-}
 
-struct Instance {
-    cfg: InstanceConfig,
-    addresses: Vec<IpAddr>,
-    fsm: Fsm,
-    /// Index into `Agent::links`.
-    link: usize,
-    /// The tie-break / source address last given to the state machine.
-    local: Option<IpAddr>,
-    /// The addresses vipd added (ifindex, address) and so must remove when it lets go.
-    /// An address that was there before (the owner's own, or one the host configured) is
-    /// never in here and never removed.
-    held: Vec<(u32, VirtualAddress)>,
-    announce_again_at: Option<Duration>,
-    mismatch_log: Throttle,
-    local_source_log: Throttle,
-    send: SendHealth,
-    counters: Counters,
+    /// Only a master sends: a failure streak ends with the role.
+    fn forget(&mut self) {
+        self.failing = None;
+        self.log.reset();
+    }
 }
 
 /// One (interface, family) pair: the socket that serves all its VRIDs.
 struct Link {
     interface: String,
     family: Family,
-    /// The interface as netlink last described it; `None` while it does not exist.
-    state: Option<IfState>,
+    /// The interface index the socket is bound to.
+    index: Option<u32>,
     socket: Option<Arc<VrrpSocket>>,
     reader: Option<JoinHandle<()>>,
     /// We turned `promote_secondaries` on for this interface and turn it off at exit.
@@ -122,15 +101,26 @@ struct Link {
     stats: Arc<RxStats>,
 }
 
+/// What the agent keeps per instance for carrying out the node's outputs.
+struct Instance {
+    cfg: InstanceConfig,
+    addresses: Vec<IpAddr>,
+    /// Index into `Agent::links`.
+    link: usize,
+    send: SendHealth,
+}
+
 pub struct Agent {
     router_id: String,
     epoch: Instant,
+    node: Node,
     instances: Vec<Instance>,
     links: Vec<Link>,
+    /// Every interface the node watches, as last reported to it.
+    interfaces: HashMap<String, Option<IfState>>,
     netlink: Netlink,
     frames: FrameSocket,
     inbound_tx: mpsc::Sender<Inbound>,
-    actions: Vec<Action>,
     tx_buf: Vec<u8>,
 }
 
@@ -151,7 +141,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let mut agent = Agent::new(&config, netlink, frames, inbound_tx);
     let mut signals = Signals::new()?;
 
-    agent.start().await?;
+    agent.start().await;
     control::serve(listener, status_tx);
     tracing::info!(
         instances = agent.instances.len(),
@@ -217,58 +207,6 @@ fn check_capabilities() -> Result<(), String> {
     ))
 }
 
-/// The signals the agent acts on. Every signal an operator or a keepalived-era tool may
-/// send has a handler, so none of them kills the agent without its clean exit (which would
-/// leave the addresses on this host while a backup takes them too). SIGPIPE is ignored by
-/// the Rust runtime before `main`.
-enum Signal {
-    /// SIGTERM, SIGINT: release and exit.
-    Stop,
-    /// SIGHUP.
-    Reload,
-    /// SIGUSR1: every instance's state to the log (keepalived writes a data file).
-    DumpStatus,
-    /// SIGUSR2: every instance's counters to the log (keepalived writes a stats file).
-    DumpCounters,
-    Ignored(&'static str),
-}
-
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-    usr1: tokio::signal::unix::Signal,
-    usr2: tokio::signal::unix::Signal,
-    alrm: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Signals, String> {
-        let listen = |kind: SignalKind| {
-            signal(kind).map_err(|e| format!("cannot install a signal handler: {e}"))
-        };
-        Ok(Signals {
-            term: listen(SignalKind::terminate())?,
-            int: listen(SignalKind::interrupt())?,
-            hup: listen(SignalKind::hangup())?,
-            usr1: listen(SignalKind::user_defined1())?,
-            usr2: listen(SignalKind::user_defined2())?,
-            alrm: listen(SignalKind::alarm())?,
-        })
-    }
-
-    async fn next(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.term.recv() => Signal::Stop,
-            _ = self.int.recv() => Signal::Stop,
-            _ = self.hup.recv() => Signal::Reload,
-            _ = self.usr1.recv() => Signal::DumpStatus,
-            _ = self.usr2.recv() => Signal::DumpCounters,
-            _ = self.alrm.recv() => Signal::Ignored("SIGALRM"),
-        }
-    }
-}
-
 impl Agent {
     fn new(
         config: &Config,
@@ -289,7 +227,7 @@ impl Agent {
                     links.push(Link {
                         interface: cfg.interface.clone(),
                         family: cfg.family,
-                        state: None,
+                        index: None,
                         socket: None,
                         reader: None,
                         promoted_secondaries: false,
@@ -301,21 +239,9 @@ impl Agent {
             };
             instances.push(Instance {
                 addresses: cfg.virtual_addresses.iter().map(|v| v.addr).collect(),
-                fsm: Fsm::new(Params {
-                    version: cfg.version,
-                    priority: cfg.priority,
-                    advert_interval: cfg.advert_interval,
-                    preempt: cfg.preempt,
-                }),
                 cfg: cfg.clone(),
                 link,
-                local: None,
-                held: Vec::new(),
-                announce_again_at: None,
-                mismatch_log: Throttle::new(MISMATCH_LOG_INTERVAL),
-                local_source_log: Throttle::new(LOCAL_SOURCE_LOG_INTERVAL),
                 send: SendHealth::new(),
-                counters: Counters::default(),
             });
         }
         for (li, link) in links.iter_mut().enumerate() {
@@ -326,15 +252,22 @@ impl Agent {
                 .map(|(i, inst)| (i, &inst.cfg));
             link.table = Arc::new(VridTable::new(members));
         }
+        let node = Node::new(node::Spec::from(config));
+        let interfaces = node
+            .watched_interfaces()
+            .into_iter()
+            .map(|name| (name, None))
+            .collect();
         Agent {
             router_id: config.global.router_id.clone(),
             epoch: Instant::now(),
+            node,
             instances,
             links,
+            interfaces,
             netlink,
             frames,
             inbound_tx,
-            actions: Vec::new(),
             tx_buf: Vec::with_capacity(1500),
         }
     }
@@ -343,139 +276,119 @@ impl Agent {
         self.epoch.elapsed()
     }
 
-    /// Clean up what a crashed predecessor left, learn the interfaces, join the elections.
-    async fn start(&mut self) -> Result<(), String> {
-        for li in 0..self.links.len() {
-            let name = self.links[li].interface.clone();
+    /// Learn the interfaces, then let the node clean up after a crashed predecessor and
+    /// join the elections.
+    async fn start(&mut self) {
+        let names: Vec<String> = self.interfaces.keys().cloned().collect();
+        for name in names {
             match self.netlink.interface(&name).await {
-                Ok(Some(state)) => {
-                    self.remove_leftovers(li, &state).await;
-                    self.refresh_link(li, Some(state))
-                        .map_err(|e| format!("interface {name}: {e}"))?;
-                }
+                Ok(Some(state)) => self.apply(&name, Some(state)).await,
                 Ok(None) => {
-                    tracing::warn!(interface = %name, "interface does not exist (yet): instances on it start in fault");
+                    tracing::warn!(interface = %name, "interface does not exist (yet): instances on it start in fault")
                 }
-                Err(e) => return Err(format!("interface {name}: {e}")),
+                Err(e) => tracing::warn!(interface = %name, error = %e, "cannot read interface"),
             }
         }
         let now = self.now();
-        for i in 0..self.instances.len() {
-            let local = self.usable_address(i);
-            self.instances[i].local = local;
-            self.feed(i, now, Event::Interface(local)).await;
-            self.feed(i, now, Event::Startup).await;
+        self.node.handle(now, Input::Start);
+        self.drain().await;
+    }
+
+    /// Tell the node what interface `name` looks like now, keeping the sockets in step:
+    /// a socket that goes away is closed only after the node let go through it (its
+    /// priority-0 advert), a new one is opened before the node may speak through it.
+    async fn apply(&mut self, name: &str, fresh: Option<IfState>) {
+        let Some(known) = self.interfaces.get(name) else {
+            return;
+        };
+        if *known == fresh {
+            return;
+        }
+        let old_index = known.as_ref().map(|s| s.index);
+        let new_index = fresh.as_ref().map(|s| s.index);
+        if old_index.is_some() && old_index != new_index {
+            self.tell_node(name, None).await;
+        }
+        let mut fresh = fresh;
+        if old_index != new_index
+            && let Some(index) = new_index
+            && let Err(e) = self.open_sockets(name, index)
+        {
+            tracing::error!(interface = %name, error = %e, "cannot open the VRRP socket");
+            fresh = None;
+        }
+        if fresh.is_none() {
+            self.close_sockets(name);
+        }
+        self.tell_node(name, fresh).await;
+    }
+
+    async fn tell_node(&mut self, name: &str, state: Option<IfState>) {
+        self.interfaces.insert(name.to_owned(), state.clone());
+        let now = self.now();
+        self.node.handle(
+            now,
+            Input::Link {
+                interface: name.to_owned(),
+                state,
+            },
+        );
+        self.drain().await;
+    }
+
+    /// (Re)open the sockets of every link on interface `name`, bound to `index`.
+    fn open_sockets(&mut self, name: &str, index: u32) -> std::io::Result<()> {
+        for li in 0..self.links.len() {
+            if self.links[li].interface != name {
+                continue;
+            }
+            self.close_link(li);
+            let inbound_tx = self.inbound_tx.clone();
+            let link = &mut self.links[li];
+            let socket = Arc::new(VrrpSocket::open(link.family, &link.interface, index)?);
+            if link.family == Family::V4 {
+                // Without it, releasing the VIP that is the kernel's primary of its subnet
+                // would delete the other instances' VIPs of that subnet with it.
+                match network::enable_promote_secondaries(&link.interface) {
+                    Ok(changed) => link.promoted_secondaries |= changed,
+                    Err(e) => {
+                        tracing::warn!(interface = %link.interface, error = %e, "cannot enable promote_secondaries")
+                    }
+                }
+            }
+            link.reader = Some(tokio::spawn(receive::read_loop(
+                socket.clone(),
+                link.interface.clone(),
+                link.family,
+                link.table.clone(),
+                link.stats.clone(),
+                inbound_tx,
+            )));
+            link.socket = Some(socket);
+            link.index = Some(index);
         }
         Ok(())
     }
 
-    /// A virtual address that a previous run added (it carries vipd's address tag) and
-    /// left behind when it died would make two hosts answer for it: remove it. An address
-    /// without the tag belongs to the host (the owner's own address, or one an operator
-    /// configured) and is never touched.
-    async fn remove_leftovers(&mut self, li: usize, state: &IfState) {
-        for inst in self.instances.iter().filter(|inst| inst.link == li) {
-            for found in state
-                .addrs
-                .iter()
-                .filter(|a| inst.addresses.contains(&a.addr))
-            {
-                let (addr, prefix) = (found.addr, found.prefix_len);
-                if !found.by_vipd {
-                    if inst.cfg.priority != OWNER_PRIORITY {
-                        tracing::warn!(instance = %inst.cfg.name, %addr, interface = %state.name,
-                            "virtual address is already on the interface and vipd did not add it: \
-                             left alone, and never removed, so this host answers for it even as \
-                             backup; remove it, or make this host the owner (priority 255)");
-                    }
-                    continue;
-                }
-                tracing::info!(instance = %inst.cfg.name, %addr, prefix, "removing a virtual address left by a previous run");
-                // Delete with the prefix found on the interface: the kernel matches both,
-                // and the configuration may have changed since the address was added.
-                if let Err(e) = self.netlink.del_address(state.index, addr, prefix).await {
-                    tracing::warn!(instance = %inst.cfg.name, %addr, error = %e, "cannot remove leftover address");
-                }
+    fn close_sockets(&mut self, name: &str) {
+        for li in 0..self.links.len() {
+            if self.links[li].interface == name {
+                self.close_link(li);
             }
         }
     }
 
-    /// Take in a fresh view of a link; (re)open its socket when the interface index changed.
-    fn refresh_link(&mut self, li: usize, state: Option<IfState>) -> std::io::Result<()> {
-        let inbound_tx = self.inbound_tx.clone();
+    fn close_link(&mut self, li: usize) {
         let link = &mut self.links[li];
-        let old_index = link.state.as_ref().map(|s| s.index);
-        let new_index = state.as_ref().map(|s| s.index);
-        link.state = state;
-        if old_index == new_index && link.socket.is_some() {
-            return Ok(());
-        }
         if let Some(reader) = link.reader.take() {
             reader.abort();
         }
         link.socket = None;
-        let Some(index) = new_index else {
-            return Ok(());
-        };
-        let socket = Arc::new(VrrpSocket::open(link.family, &link.interface, index)?);
-        if link.family == Family::V4 {
-            // Without it, releasing the VIP that is the kernel's primary of its subnet would
-            // delete the other instances' VIPs of that subnet with it.
-            match network::enable_promote_secondaries(&link.interface) {
-                Ok(changed) => link.promoted_secondaries |= changed,
-                Err(e) => {
-                    tracing::warn!(interface = %link.interface, error = %e, "cannot enable promote_secondaries")
-                }
-            }
-        }
-        link.reader = Some(tokio::spawn(receive::read_loop(
-            socket.clone(),
-            link.interface.clone(),
-            link.family,
-            link.table.clone(),
-            link.stats.clone(),
-            inbound_tx,
-        )));
-        link.socket = Some(socket);
-        Ok(())
+        link.index = None;
     }
 
-    /// The address instance `i` can speak from, if its interface can carry VRRP now.
-    fn usable_address(&self, i: usize) -> Option<IpAddr> {
-        let link = &self.links[self.instances[i].link];
-        link.socket.as_ref()?;
-        let state = link.state.as_ref().filter(|s| s.up)?;
-        // Never speak from an address vipd added: it moves with the role. The owner's own
-        // address, which the host configured, is a real source.
-        let added_here = |a: &IpAddr| {
-            self.instances.iter().any(|inst| {
-                inst.link == self.instances[i].link && inst.held.iter().any(|(_, v)| v.addr == *a)
-            })
-        };
-        state
-            .addrs
-            .iter()
-            .filter(|a| !a.tentative && !a.by_vipd && !added_here(&a.addr))
-            .map(|a| (a.addr, a.secondary))
-            .find(|(addr, secondary)| match (link.family, addr) {
-                // IPv4: the interface's primary address is the source and tie-break key.
-                (Family::V4, IpAddr::V4(_)) => !secondary,
-                // IPv6: the link-local address (RFC 9568 section 5.1.2.2).
-                (Family::V6, IpAddr::V6(v6)) => v6.is_unicast_link_local(),
-                _ => false,
-            })
-            .map(|(addr, _)| addr)
-    }
-
-    /// The next time a timer is due, or far in the future when none is armed.
     fn next_deadline(&self) -> Instant {
-        let next = self
-            .instances
-            .iter()
-            .flat_map(|inst| [inst.fsm.poll_timeout(), inst.announce_again_at])
-            .flatten()
-            .min();
-        match next {
+        match self.node.poll_timeout() {
             Some(d) => self.epoch + d,
             None => Instant::now() + Duration::from_secs(3600),
         }
@@ -483,81 +396,60 @@ impl Agent {
 
     async fn on_timers(&mut self) {
         let now = self.now();
-        for i in 0..self.instances.len() {
-            let inst = &mut self.instances[i];
-            if inst.fsm.poll_timeout().is_some_and(|t| t <= now) {
-                inst.fsm.handle_timeout(now, &mut self.actions);
-                self.execute(i).await;
-            }
-            let inst = &mut self.instances[i];
-            if inst.announce_again_at.is_some_and(|t| t <= now) {
-                inst.announce_again_at = None;
-                self.announce(i);
-            }
-        }
+        self.node.handle_timeout(now);
+        self.drain().await;
     }
 
     async fn on_advert(&mut self, msg: Inbound) {
         let now = self.now();
-        let Some(inst) = self.instances.get_mut(msg.instance) else {
-            return;
-        };
-        let own = self.links[inst.link]
-            .state
-            .as_ref()
-            .is_some_and(|s| s.addrs.iter().any(|a| a.addr == msg.advert.src));
-        if own {
-            // vipd never hears itself (multicast loop is off, it never sends to its own
-            // addresses), so another VRRP agent on this host runs this VRID. Answering it
-            // would be a fight between two agents over one host's addresses: stay out.
-            inst.counters.local_source_adverts += 1;
-            if let Some(held) = inst.local_source_log.pass(now) {
-                tracing::error!(instance = %inst.cfg.name, vrid = inst.cfg.vrid, src = %msg.advert.src,
-                    count = inst.counters.local_source_adverts, suppressed = held,
-                    "another VRRP agent on this host (keepalived?) advertises this VRID from this \
-                     host's own address; ignoring its adverts: stop one of the two");
-            }
-            return;
-        }
-        inst.counters.adverts_received += 1;
-        if !msg.addresses_match {
-            inst.counters.address_list_mismatches += 1;
-            if inst.mismatch_log.pass(now).is_some() {
-                tracing::warn!(
-                    instance = %inst.cfg.name,
-                    src = %msg.advert.src,
-                    count = inst.counters.address_list_mismatches,
-                    "peer advertises a different address list (accepted, RFC 9568); check both configurations"
-                );
-            }
-        }
-        self.feed(msg.instance, now, Event::Advert(msg.advert))
-            .await;
+        self.node.handle(
+            now,
+            Input::Advert {
+                instance: msg.instance,
+                advert: msg.advert,
+                addresses_match: msg.addresses_match,
+            },
+        );
+        self.drain().await;
     }
 
-    /// Netlink says something changed on an interface: re-read it.
+    /// Netlink says something changed on interface `index`: re-read it, and every watched
+    /// name it was or is now.
     async fn on_change(&mut self, change: Change) {
         let index = match change {
             Change::Link { index } | Change::Addr { index } => index,
         };
-        match self.netlink.interface_by_index(index).await {
-            Ok(state) => self.apply_interface(index, state).await,
-            Err(e) => tracing::warn!(index, error = %e, "cannot read interface state"),
+        let state = match self.netlink.interface_by_index(index).await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(index, error = %e, "cannot read interface state");
+                return;
+            }
+        };
+        let mut names: Vec<String> = self
+            .interfaces
+            .iter()
+            .filter(|(_, s)| s.as_ref().is_some_and(|s| s.index == index))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if let Some(s) = &state
+            && self.interfaces.contains_key(&s.name)
+            && !names.contains(&s.name)
+        {
+            names.push(s.name.clone());
+        }
+        for name in names {
+            let fresh = state.clone().filter(|s| s.name == name);
+            self.apply(&name, fresh).await;
         }
     }
 
-    /// Re-read every configured interface by name.
+    /// Re-read every watched interface by name.
     async fn resync(&mut self) {
-        for li in 0..self.links.len() {
-            let name = self.links[li].interface.clone();
-            let known = self.links[li].state.as_ref().map(|s| s.index);
+        let names: Vec<String> = self.interfaces.keys().cloned().collect();
+        for name in names {
             match self.netlink.interface(&name).await {
-                Ok(Some(state)) => self.apply_interface(state.index, Some(state)).await,
-                Ok(None) => {
-                    if let Some(index) = known {
-                        self.apply_interface(index, None).await;
-                    }
-                }
+                Ok(state) => self.apply(&name, state).await,
                 Err(e) => {
                     tracing::warn!(interface = %name, error = %e, "cannot read interface state")
                 }
@@ -565,118 +457,11 @@ impl Agent {
         }
     }
 
-    /// Take in what interface `index` looks like now (`None`: it is gone) and tell the
-    /// instances whose usable address changed.
-    async fn apply_interface(&mut self, index: u32, state: Option<IfState>) {
-        for li in 0..self.links.len() {
-            let link = &self.links[li];
-            let ours_now = state.as_ref().is_some_and(|s| s.name == link.interface);
-            let ours_before = link.state.as_ref().is_some_and(|s| s.index == index);
-            if !ours_now && !ours_before {
-                continue;
-            }
-            let fresh = if ours_now { state.clone() } else { None };
-            if fresh.as_ref().map(|s| s.index) != link.state.as_ref().map(|s| s.index) {
-                // The interface was renamed away, deleted or replaced: let go while the old
-                // socket can still send the priority-0 advert, and remove the addresses
-                // from the interface they are on, whatever it is called now.
-                self.release_link(li).await;
-            }
-            if let Err(e) = self.refresh_link(li, fresh) {
-                tracing::error!(interface = %self.links[li].interface, error = %e, "cannot open the VRRP socket");
-            }
-            self.update_instances_on(li).await;
-        }
-    }
-
-    /// Every instance on link `li` loses its interface.
-    async fn release_link(&mut self, li: usize) {
-        let now = self.now();
-        for i in 0..self.instances.len() {
-            if self.instances[i].link == li && self.instances[i].local.is_some() {
-                self.feed(i, now, Event::Interface(None)).await;
-                self.instances[i].local = None;
-            }
-        }
-    }
-
-    async fn update_instances_on(&mut self, li: usize) {
-        let now = self.now();
-        for i in 0..self.instances.len() {
-            if self.instances[i].link != li {
-                continue;
-            }
-            let local = self.usable_address(i);
-            if local != self.instances[i].local {
-                // Actions of this event (a priority-0 advert) still go out from the old address.
-                self.feed(i, now, Event::Interface(local)).await;
-                self.instances[i].local = local;
-            }
-            if self.instances[i].fsm.state() == State::Master {
-                self.ensure_addresses(i, true).await;
-            }
-        }
-    }
-
-    /// Put the master's addresses on its interface. Those already there stay as they are:
-    /// one vipd added (tagged) is adopted, one the host configured is left to the host.
-    /// `restoring`: the master already held them, so a missing one vanished underneath it
-    /// (an operator or another tool, or the kernel deleting a subnet's secondaries along
-    /// with its primary when another instance released that primary); it is put back.
-    async fn ensure_addresses(&mut self, i: usize, restoring: bool) {
-        let inst = &mut self.instances[i];
-        let Some(state) = self.links[inst.link].state.as_ref() else {
-            return;
-        };
-        for vip in &inst.cfg.virtual_addresses {
-            let held = inst.held.iter().any(|(_, v)| v == vip);
-            match state.addrs.iter().find(|a| a.addr == vip.addr) {
-                Some(found) if found.by_vipd && !held => inst.held.push((state.index, *vip)),
-                Some(_) => {}
-                None => {
-                    if restoring {
-                        tracing::warn!(instance = %inst.cfg.name, address = %vip, "virtual address disappeared from the interface while master; adding it again");
-                    }
-                    match self
-                        .netlink
-                        .add_address(state.index, vip.addr, vip.prefix_len)
-                        .await
-                    {
-                        Ok(Added::Created) if !held => inst.held.push((state.index, *vip)),
-                        // Already there although the last view said not: whoever put it
-                        // there owns it, unless it is one this instance added.
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::error!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot add the address")
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Remove what this instance added, from the interface it added it to.
-    async fn remove_addresses(&mut self, i: usize) {
-        let inst = &mut self.instances[i];
-        for (index, vip) in std::mem::take(&mut inst.held) {
-            if let Err(e) = self
-                .netlink
-                .del_address(index, vip.addr, vip.prefix_len)
-                .await
-            {
-                tracing::error!(instance = %inst.cfg.name, address = %vip, error = %e, "cannot remove the address");
-            }
-        }
-    }
-
     async fn shutdown(&mut self) {
         tracing::info!("shutting down: releasing master roles");
         let now = self.now();
-        for i in 0..self.instances.len() {
-            self.feed(i, now, Event::Shutdown).await;
-            // Whatever the state machine thought, nothing vipd added outlives it.
-            self.remove_addresses(i).await;
-        }
+        self.node.handle(now, Input::Shutdown);
+        self.drain().await;
         for link in self.links.iter().filter(|l| l.promoted_secondaries) {
             if let Err(e) = network::restore_promote_secondaries(&link.interface) {
                 tracing::debug!(interface = %link.interface, error = %e, "cannot restore promote_secondaries");
@@ -684,44 +469,78 @@ impl Agent {
         }
     }
 
-    async fn feed(&mut self, i: usize, now: Duration, event: Event) {
-        self.instances[i].fsm.handle(now, event, &mut self.actions);
-        self.execute(i).await;
-    }
+    // ----- carrying out the node's outputs ---------------------------------------------------
 
-    /// Carry out what the state machine asked for, in order.
-    async fn execute(&mut self, i: usize) {
-        let mut actions = std::mem::take(&mut self.actions);
-        for action in actions.drain(..) {
-            match action {
-                Action::SendAdvert { priority } => self.send_advert(i, priority),
-                Action::AddAddresses => self.ensure_addresses(i, false).await,
-                Action::RemoveAddresses => self.remove_addresses(i).await,
-                Action::Announce => {
-                    self.announce(i);
-                    self.instances[i].announce_again_at = Some(self.now() + ANNOUNCE_REPEAT_AFTER);
+    async fn drain(&mut self) {
+        while let Some(output) = self.node.poll_output() {
+            match output {
+                Output::Send {
+                    instance,
+                    src,
+                    priority,
+                } => self.send_advert(instance, src, priority),
+                Output::AddAddress {
+                    instance,
+                    ifindex,
+                    address,
+                } => {
+                    let created = match self
+                        .netlink
+                        .add_address(ifindex, address.addr, address.prefix_len)
+                        .await
+                    {
+                        Ok(added) => added == Added::Created,
+                        Err(e) => {
+                            tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot add the address");
+                            continue;
+                        }
+                    };
+                    let now = self.now();
+                    self.node.handle(
+                        now,
+                        Input::AddressAdded {
+                            instance,
+                            address,
+                            created,
+                        },
+                    );
                 }
-                Action::StateChanged { from, to, reason } => {
-                    let inst = &mut self.instances[i];
-                    inst.counters.transitions += 1;
-                    if to != State::Master {
-                        inst.announce_again_at = None;
-                        // Only a master sends: a failure streak ends with the role.
-                        inst.send.failing = None;
-                        inst.send.log.reset();
+                Output::RemoveAddress {
+                    instance,
+                    ifindex,
+                    address,
+                } => {
+                    if let Err(e) = self
+                        .netlink
+                        .del_address(ifindex, address.addr, address.prefix_len)
+                        .await
+                    {
+                        tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot remove the address");
                     }
-                    tracing::info!(instance = %inst.cfg.name, %from, %to, %reason, "state change");
                 }
+                Output::Announce {
+                    instance,
+                    ifindex,
+                    mac,
+                } => self.announce(instance, ifindex, mac),
+                Output::Check { track } => {
+                    tracing::debug!(track, "no checker for this tracker kind yet");
+                }
+                Output::Event(event) => self.log_event(event),
             }
         }
-        // Hand the (empty) buffer back so its capacity is reused.
-        self.actions = actions;
     }
 
-    fn send_advert(&mut self, i: usize, priority: u8) {
-        let inst = &mut self.instances[i];
+    fn name(&self, i: InstanceId) -> &str {
+        self.instances.get(i).map_or("?", |inst| &inst.cfg.name)
+    }
+
+    fn send_advert(&mut self, i: InstanceId, src: IpAddr, priority: u8) {
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
         let link = &self.links[inst.link];
-        let (Some(socket), Some(src)) = (link.socket.as_ref(), inst.local) else {
+        let Some(socket) = link.socket.as_ref() else {
             return;
         };
         let out = AdvertOut {
@@ -745,30 +564,19 @@ impl Agent {
             // The checksum may cover the destination (pseudo-header): encode per peer.
             packet::encode(&out, src, dst, &mut self.tx_buf);
             match socket.send(&self.tx_buf, src, dst) {
-                Ok(()) => {
-                    inst.counters.adverts_sent += 1;
-                    inst.send.sent(now, &inst.cfg.name);
-                }
-                Err(e) => {
-                    inst.counters.send_errors += 1;
-                    inst.send.failed(now, &inst.cfg.name, dst, &e);
-                }
+                Ok(()) => inst.send.succeeded(now, &inst.cfg.name),
+                Err(e) => inst.send.failed(now, &inst.cfg.name, dst, &e),
             }
         }
     }
 
     /// Gratuitous ARP requests (IPv4) or unsolicited neighbour advertisements (IPv6) for
     /// every virtual address, so switches and hosts move to this interface at once.
-    fn announce(&self, i: usize) {
-        let inst = &self.instances[i];
-        let link = &self.links[inst.link];
-        let Some(state) = link.state.as_ref() else {
+    fn announce(&self, i: InstanceId, ifindex: u32, mac: [u8; 6]) {
+        let Some(inst) = self.instances.get(i) else {
             return;
         };
-        let Some(mac) = state.mac else {
-            return;
-        };
-        let router = is_ipv6_router(&link.interface);
+        let router = is_ipv6_router(&inst.cfg.interface);
         for vip in &inst.addresses {
             // The NA is sourced from the virtual address itself, as keepalived does; it is
             // on the interface by now and RFC 4861 allows any of the interface's addresses.
@@ -777,12 +585,80 @@ impl Agent {
                 IpAddr::V6(v6) => announce::unsolicited_na(mac, *v6, *v6, router),
             };
             for _ in 0..ANNOUNCE_BURST {
-                if let Err(e) = self.frames.send(state.index, &frame) {
+                if let Err(e) = self.frames.send(ifindex, &frame) {
                     tracing::debug!(instance = %inst.cfg.name, address = %vip, error = %e, "announcement not sent");
                 }
             }
         }
     }
+
+    /// One log line per event, at the level an operator needs it.
+    fn log_event(&mut self, event: Event) {
+        match event {
+            Event::StateChange {
+                instance,
+                from,
+                to,
+                reason,
+                priority,
+                effective_priority,
+            } => {
+                if to != crate::protocol::fsm::State::Master
+                    && let Some(inst) = self.instances.iter_mut().find(|i| i.cfg.name == instance)
+                {
+                    inst.send.forget();
+                }
+                tracing::info!(%instance, %from, %to, %reason, priority, effective_priority, "state change");
+            }
+            Event::PriorityChange { instance, from, to } => {
+                tracing::info!(%instance, from, to, "effective priority change");
+            }
+            Event::TrackChange {
+                track,
+                healthy,
+                result,
+            } => {
+                let result = result.map(|r| format!("{r:?}")).unwrap_or_default();
+                if healthy {
+                    tracing::info!(%track, %result, "track healthy");
+                } else {
+                    tracing::warn!(%track, %result, "track failed");
+                }
+            }
+            Event::LeftoverRemoved { instance, address } => {
+                tracing::info!(%instance, %address, "removing a virtual address left by a previous run");
+            }
+            Event::HostAddress { instance, address } => {
+                tracing::warn!(%instance, %address,
+                    "virtual address is already on the interface and vipd did not add it: \
+                     left alone, and never removed, so this host answers for it even as \
+                     backup; remove it, or make this host the owner (priority 255)");
+            }
+            Event::AddressVanished { instance, address } => {
+                tracing::warn!(%instance, %address, "virtual address disappeared from the interface while master; adding it again");
+            }
+            Event::AddressListMismatch {
+                instance,
+                src,
+                count,
+            } => {
+                tracing::warn!(%instance, %src, count,
+                    "peer advertises a different address list (accepted, RFC 9568); check both configurations");
+            }
+            Event::ForeignAdvert {
+                instance,
+                vrid,
+                src,
+                count,
+            } => {
+                tracing::error!(%instance, vrid, %src, count,
+                    "another VRRP agent on this host (keepalived?) advertises this VRID from this \
+                     host's own address; ignoring its adverts: stop one of the two");
+            }
+        }
+    }
+
+    // ----- reports -----------------------------------------------------------------------------
 
     /// SIGUSR1: one line per instance, as `vipd status` shows it.
     fn log_status(&self) {
@@ -830,18 +706,19 @@ impl Agent {
         let instances = self
             .instances
             .iter()
-            .map(|inst| {
-                let link = &self.links[inst.link];
-                InstanceStatus {
+            .enumerate()
+            .filter_map(|(i, inst)| {
+                let report = self.node.report(i)?;
+                Some(InstanceStatus {
                     name: inst.cfg.name.clone(),
-                    state: inst.fsm.state().name().to_string(),
+                    state: report.state.name().to_string(),
                     priority: inst.cfg.priority,
-                    effective_priority: inst.fsm.effective_priority(),
+                    effective_priority: report.effective_priority,
                     vrid: inst.cfg.vrid,
                     version: inst.cfg.version.number(),
                     interface: inst.cfg.interface.clone(),
-                    family: link.family.to_string(),
-                    master_address: inst.fsm.master_address().map(|a| a.to_string()),
+                    family: inst.cfg.family.to_string(),
+                    master_address: report.master_address.map(|a| a.to_string()),
                     virtual_addresses: inst
                         .cfg
                         .virtual_addresses
@@ -849,19 +726,20 @@ impl Agent {
                         .map(|v| v.to_string())
                         .collect(),
                     advert_interval_ms: inst.cfg.advert_interval.to_duration().as_millis() as u64,
-                    master_advert_interval_ms: inst
-                        .fsm
-                        .master_adver_interval()
+                    master_advert_interval_ms: report
+                        .master_advert_interval
                         .to_duration()
                         .as_millis() as u64,
-                    adverts_received: inst.counters.adverts_received,
-                    adverts_sent: inst.counters.adverts_sent,
-                    send_errors: inst.counters.send_errors,
+                    adverts_received: report.adverts_received,
+                    adverts_sent: inst.send.sent,
+                    send_errors: inst.send.errors,
                     send_error: inst.send.failing.as_ref().map(|(_, _, e)| e.clone()),
-                    local_source_adverts: inst.counters.local_source_adverts,
-                    address_list_mismatches: inst.counters.address_list_mismatches,
-                    transitions: inst.counters.transitions,
-                }
+                    local_source_adverts: report.local_source_adverts,
+                    address_list_mismatches: report.address_list_mismatches,
+                    transitions: report.transitions,
+                    fault_causes: report.fault_causes,
+                    sync_group: report.sync_group,
+                })
             })
             .collect();
         let receive = self
@@ -878,6 +756,8 @@ impl Agent {
             router_id: self.router_id.clone(),
             instances,
             receive,
+            tracks: self.node.track_reports(),
+            sync_groups: self.node.group_reports(),
         }
     }
 }

@@ -7,5 +7,6 @@ pub mod logging;
 pub mod netlink;
 pub mod network;
 pub mod receive;
+pub mod signals;
 
 pub use event_loop::run;

@@ -30,6 +30,8 @@ use rtnetlink::{AddressMessageBuilder, Handle, LinkGetRequest, MulticastGroup};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tracing::{debug, warn};
 
+pub use crate::protocol::link::{IfAddr, IfState};
+
 /// Upper bound for one kernel round trip. The kernel answers in microseconds;
 /// this only exists so that a reply dropped by the decoder (netlink-proto
 /// silently skips messages it cannot parse) can never hang the agent.
@@ -55,19 +57,6 @@ type Events = futures::channel::mpsc::UnboundedReceiver<(
     rtnetlink::sys::SocketAddr,
 )>;
 
-/// One address configured on an interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfAddr {
-    pub addr: IpAddr,
-    pub prefix_len: u8,
-    /// IFA_F_SECONDARY (IPv4: not the primary address of its subnet).
-    pub secondary: bool,
-    /// IFA_F_TENTATIVE (IPv6 duplicate address detection not finished yet).
-    pub tentative: bool,
-    /// Tagged with [`ADDRESS_PROTOCOL`]: a vipd added it (this run or a crashed one).
-    pub by_vipd: bool,
-}
-
 /// What adding an address did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
@@ -75,18 +64,6 @@ pub enum Added {
     Created,
     /// It was there already (EEXIST); whoever added it still owns it.
     AlreadyThere,
-}
-
-/// Snapshot of one interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfState {
-    pub index: u32,
-    pub name: String,
-    /// Administratively up and able to pass traffic; see [`link_is_up`].
-    pub up: bool,
-    /// Hardware address, when it is a 6-byte (Ethernet-like) one.
-    pub mac: Option<[u8; 6]>,
-    pub addrs: Vec<IfAddr>,
 }
 
 /// Something changed on this interface (link state or addresses): re-query it.

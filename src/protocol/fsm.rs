@@ -15,6 +15,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::units::{Centisecs, Version, master_down_interval, skew_time};
 
 /// Priority of the router that owns the virtual addresses: it takes over at once.
@@ -22,7 +24,8 @@ pub const OWNER_PRIORITY: u8 = 255;
 /// Priority carried by a master that is giving up the role.
 pub const RELEASE_PRIORITY: u8 = 0;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum State {
     /// Not started, or shut down.
     Init,
@@ -50,19 +53,27 @@ impl fmt::Display for State {
 }
 
 /// Why a state changed; logged as `reason=...`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reason {
     Startup,
     /// Priority 255: the address owner needs no election.
+    #[serde(rename = "address_owner")]
     Owner,
     MasterDownTimer,
     /// The master said it was leaving (priority 0) and this backup's skew ran out first: a
     /// planned handover, not a crash.
     MasterReleased,
     /// A master heard a better advert (higher priority, or equal and a greater address).
+    #[serde(rename = "higher_priority_advert")]
     PreemptedByHigherPriority,
     InterfaceDown,
     InterfaceUp,
+    /// A tracked object failed with weight 0 (FAULT), or the fault it caused cleared.
+    TrackFault,
+    TrackRecovered,
+    /// Another member of this instance's sync group moved, and took this one along.
+    SyncGroup,
     Shutdown,
 }
 
@@ -76,6 +87,9 @@ impl Reason {
             Reason::PreemptedByHigherPriority => "higher_priority_advert",
             Reason::InterfaceDown => "interface_down",
             Reason::InterfaceUp => "interface_up",
+            Reason::TrackFault => "track_fault",
+            Reason::TrackRecovered => "track_recovered",
+            Reason::SyncGroup => "sync_group",
             Reason::Shutdown => "shutdown",
         }
     }
@@ -98,7 +112,7 @@ pub struct Params {
 }
 
 /// A received advertisement that passed packet validation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdvertIn {
     /// The sender's primary address (IPv4) or link-local (IPv6): the tie-break key.
     pub src: IpAddr,
@@ -116,6 +130,15 @@ pub enum Event {
     Advert(AdvertIn),
     /// The effective priority changed (health tracking). 1..=255.
     SetPriority(u8),
+    /// Whether a backup may preempt a worse master now (`preempt` and its delay).
+    SetPreempt(bool),
+    /// Sync group: a master steps down to backup (priority 0, addresses removed).
+    StepDown,
+    /// Sync group: a backup whose master-down timer ran out waits for its group instead of
+    /// taking over; it remembers that it is due ([`Fsm::takeover_due`]).
+    HoldTakeover,
+    /// Sync group: the whole group is due; a backup takes over now.
+    TakeOver,
     /// The agent is stopping: a master releases the addresses with priority 0.
     Shutdown,
 }
@@ -151,6 +174,8 @@ pub struct Fsm {
     master_down_at: Option<Duration>,
     /// The running master-down timer is the short one a priority-0 advert set.
     master_released: bool,
+    /// A backup whose master-down timer ran out but that holds back for its sync group.
+    takeover_due: bool,
     adver_at: Option<Duration>,
 }
 
@@ -165,6 +190,7 @@ impl Fsm {
             master_addr: None,
             master_down_at: None,
             master_released: false,
+            takeover_due: false,
             adver_at: None,
         }
     }
@@ -183,6 +209,11 @@ impl Fsm {
 
     pub fn master_address(&self) -> Option<IpAddr> {
         self.master_addr
+    }
+
+    /// A backup held back by its sync group: it would have taken over.
+    pub fn takeover_due(&self) -> bool {
+        self.takeover_due
     }
 
     pub fn master_adver_interval(&self) -> Centisecs {
@@ -209,6 +240,10 @@ impl Fsm {
             Event::Interface(addr) => self.on_interface(now, addr, out),
             Event::Advert(adv) => self.on_advert(now, adv, out),
             Event::SetPriority(p) => self.on_set_priority(now, p, out),
+            Event::SetPreempt(on) => self.params.preempt = on,
+            Event::StepDown => self.on_step_down(now, out),
+            Event::HoldTakeover => self.on_hold(),
+            Event::TakeOver => self.on_take_over(now, out),
             Event::Shutdown => self.on_shutdown(out),
         }
     }
@@ -297,10 +332,12 @@ impl Fsm {
             let skew = skew_time(self.effective_priority, self.master_adver_interval);
             self.master_down_at = Some(now + skew.to_duration());
             self.master_released = true;
+            self.takeover_due = false;
         } else if !self.params.preempt || adv.priority >= self.effective_priority {
             self.learn_master(adv);
             self.master_down_at = Some(now + self.master_down_interval().to_duration());
             self.master_released = false;
+            self.takeover_due = false;
         }
         // Else: preempt is on and the sender is worse than us. Ignoring it lets the
         // master-down timer expire so that we take over.
@@ -356,6 +393,28 @@ impl Fsm {
         if self.state == State::Master {
             // Tell the backups now, so a better one can preempt without waiting a cycle.
             self.send_now(now, out);
+        }
+    }
+
+    fn on_step_down(&mut self, now: Duration, out: &mut Vec<Action>) {
+        if self.state != State::Master {
+            return;
+        }
+        self.release(out);
+        self.master_addr = None;
+        self.become_backup(now, self.master_down_interval(), Reason::SyncGroup, out);
+    }
+
+    fn on_hold(&mut self) {
+        if self.state == State::Backup {
+            self.master_down_at = None;
+            self.takeover_due = true;
+        }
+    }
+
+    fn on_take_over(&mut self, now: Duration, out: &mut Vec<Action>) {
+        if self.state == State::Backup {
+            self.become_master(now, Reason::SyncGroup, out);
         }
     }
 
@@ -415,6 +474,7 @@ impl Fsm {
             self.master_down_at = None;
         }
         self.master_released = false;
+        self.takeover_due = false;
         if to != State::Master {
             self.adver_at = None;
         }

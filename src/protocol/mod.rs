@@ -3,6 +3,9 @@
 //! tokio (`tests/layout.rs` checks the imports).
 pub mod announce;
 pub mod fsm;
+pub mod link;
+pub mod node;
 pub mod packet;
 pub mod throttle;
+pub mod track;
 pub mod units;

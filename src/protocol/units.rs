@@ -8,8 +8,13 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// A protocol duration in centiseconds (1/100 s).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
 pub struct Centisecs(pub u32);
 
 impl Centisecs {
@@ -35,7 +40,8 @@ impl fmt::Display for Centisecs {
 }
 
 /// VRRP protocol version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Version {
     /// RFC 3768: IPv4 only, interval in whole seconds, optional simple-text auth.
     V2,
@@ -53,9 +59,11 @@ impl Version {
 }
 
 /// Address family of an instance (VRRP runs one election per VRID and family).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
+    #[serde(rename = "ipv4")]
     V4,
+    #[serde(rename = "ipv6")]
     V6,
 }
 

@@ -1,0 +1,1128 @@
+//! The node: every VRRP instance of one host, their tracking, their sync groups and their
+//! timers, as one sans-IO state machine. quinn-proto's `Endpoint` over its `Connection`s is
+//! the model: [`Input`]s with the current time in, [`Output`]s out through
+//! [`Node::poll_output`], timers through [`Node::poll_timeout`] and
+//! [`Node::handle_timeout`]. Inputs, outputs and events are serde types, so a behaviour can
+//! be written down as a script of inputs and replayed in a test.
+//!
+//! The node holds the policy the agent used to carry: which address an instance speaks
+//! from, which addresses it added (and so may remove), the announce repeat, restoring
+//! addresses that vanish under a master, telling a crashed run's leftovers from the host's
+//! own addresses, ignoring another agent on this host, FAULT and its causes, tracking
+//! weights, preempt_delay and sync groups.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, VirtualAddress};
+use crate::protocol::fsm::{Action, AdvertIn, Event as FsmEvent, Fsm, OWNER_PRIORITY, Params};
+use crate::protocol::fsm::{Reason, State};
+use crate::protocol::link::IfState;
+use crate::protocol::throttle::Throttle;
+use crate::protocol::track::{self, CheckResult, Kind, Verdict};
+use crate::protocol::units::{Centisecs, Family, Version};
+
+/// Announcements are repeated once after this, so hosts whose neighbour entry was locked
+/// (Linux locktime) during the first burst follow too.
+pub const ANNOUNCE_REPEAT_AFTER: Duration = Duration::from_secs(5);
+/// How often a peer's different address list is reported per instance.
+const MISMATCH_EVERY: Duration = Duration::from_secs(60);
+/// How often adverts from another agent on this host are reported per instance.
+const FOREIGN_EVERY: Duration = Duration::from_secs(60);
+
+/// An instance, by its position in [`Spec::instances`]; stable for the node's life.
+pub type InstanceId = usize;
+/// A tracked object, by its position in [`Spec::tracks`].
+pub type TrackId = usize;
+
+// ---------------------------------------------------------------------------------------------
+// What the node runs.
+
+/// Everything the node runs, as the configuration describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spec {
+    pub instances: Vec<InstanceSpec>,
+    pub tracks: Vec<TrackSpec>,
+    pub groups: Vec<GroupSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSpec {
+    pub name: String,
+    pub interface: String,
+    pub family: Family,
+    pub version: Version,
+    pub vrid: u8,
+    pub priority: u8,
+    pub advert_interval: Centisecs,
+    pub preempt: bool,
+    /// A backup preempts only once it has been out of FAULT with healthy tracking this long.
+    pub preempt_delay: Duration,
+    pub addresses: Vec<VirtualAddress>,
+    pub track: Vec<TrackUse>,
+}
+
+/// One entry of an instance's `track` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackUse {
+    pub track: TrackId,
+    /// < 0: added while failed; > 0: added while healthy; 0: FAULT while failed. A file's
+    /// weight multiplies its value.
+    pub weight: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackSpec {
+    pub name: String,
+    pub kind: Kind,
+    /// The interface of an interface tracker; empty for the others (the agent knows what to
+    /// run, read or look for).
+    pub interface: String,
+    /// How often the agent is asked to check (scripts, files, processes).
+    pub interval: Duration,
+    pub rise: u32,
+    pub fall: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSpec {
+    pub name: String,
+    pub members: Vec<InstanceId>,
+}
+
+impl From<&Config> for Spec {
+    fn from(config: &Config) -> Spec {
+        let instances = config
+            .instances
+            .iter()
+            .map(|c| InstanceSpec {
+                name: c.name.clone(),
+                interface: c.interface.clone(),
+                family: c.family,
+                version: c.version,
+                vrid: c.vrid,
+                priority: c.priority,
+                advert_interval: c.advert_interval,
+                preempt: c.preempt,
+                preempt_delay: Duration::ZERO,
+                addresses: c.virtual_addresses.clone(),
+                track: Vec::new(),
+            })
+            .collect();
+        Spec {
+            instances,
+            tracks: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs, outputs, events.
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// What the interface called `interface` looks like now; `None`: there is none (or it
+    /// cannot carry VRRP, say its socket could not be opened). Feed every
+    /// [`Node::watched_interfaces`] once before [`Input::Start`].
+    Link {
+        interface: String,
+        state: Option<IfState>,
+    },
+    /// Remove a crashed run's leftovers and join the elections.
+    Start,
+    /// A valid advert for an instance.
+    Advert {
+        instance: InstanceId,
+        advert: AdvertIn,
+        addresses_match: bool,
+    },
+    /// How an [`Output::AddAddress`] went: `created` when the kernel added it, false when it
+    /// was there already (then it is not this instance's to remove).
+    AddressAdded {
+        instance: InstanceId,
+        address: VirtualAddress,
+        created: bool,
+    },
+    /// The result of an [`Output::Check`].
+    Check { track: TrackId, result: CheckResult },
+    /// Release every master role and every address vipd added.
+    Shutdown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "output", rename_all = "snake_case")]
+pub enum Output {
+    /// Send one advert for the instance from `src` (to its group or peers).
+    Send {
+        instance: InstanceId,
+        src: IpAddr,
+        priority: u8,
+    },
+    /// Add the address, tagged as vipd's; answer with [`Input::AddressAdded`].
+    AddAddress {
+        instance: InstanceId,
+        ifindex: u32,
+        address: VirtualAddress,
+    },
+    RemoveAddress {
+        instance: InstanceId,
+        ifindex: u32,
+        address: VirtualAddress,
+    },
+    /// Gratuitous ARP / unsolicited NA for the instance's addresses from `mac`.
+    Announce {
+        instance: InstanceId,
+        ifindex: u32,
+        mac: [u8; 6],
+    },
+    /// Run the script, read the file or look for the process; answer with [`Input::Check`].
+    Check {
+        track: TrackId,
+    },
+    Event(Event),
+}
+
+/// What happened, for logs (and, later, the event stream).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    StateChange {
+        instance: String,
+        from: State,
+        to: State,
+        reason: Reason,
+        priority: u8,
+        effective_priority: u8,
+    },
+    PriorityChange {
+        instance: String,
+        from: u8,
+        to: u8,
+    },
+    TrackChange {
+        track: String,
+        healthy: bool,
+        result: Option<CheckResult>,
+    },
+    /// A crashed run's address (it carries vipd's tag) removed at start.
+    LeftoverRemoved {
+        instance: String,
+        address: VirtualAddress,
+    },
+    /// A configured address the host itself has (no vipd tag), on an instance that does not
+    /// own it: left alone, so this host answers for it even as backup.
+    HostAddress {
+        instance: String,
+        address: VirtualAddress,
+    },
+    /// An address vanished under a master; it is being added again.
+    AddressVanished {
+        instance: String,
+        address: VirtualAddress,
+    },
+    /// A peer advertises another address list (accepted, RFC 9568). At most once a minute.
+    AddressListMismatch {
+        instance: String,
+        src: IpAddr,
+        count: u64,
+    },
+    /// An advert for this VRID from one of this host's own addresses: another VRRP agent
+    /// runs here. Never answered. At most once a minute.
+    ForeignAdvert {
+        instance: String,
+        vrid: u8,
+        src: IpAddr,
+        count: u64,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports (status).
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceReport {
+    pub name: String,
+    pub state: State,
+    pub priority: u8,
+    pub effective_priority: u8,
+    pub master_address: Option<IpAddr>,
+    pub master_advert_interval: Centisecs,
+    /// Why the instance is in FAULT (empty otherwise): `interface`, `track:NAME`,
+    /// `sync_group:NAME`.
+    pub fault_causes: Vec<String>,
+    pub sync_group: Option<String>,
+    pub adverts_received: u64,
+    pub address_list_mismatches: u64,
+    pub local_source_adverts: u64,
+    pub transitions: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackReport {
+    pub name: String,
+    pub kind: Kind,
+    pub verdict: Verdict,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReport {
+    pub name: String,
+    pub members: Vec<String>,
+    /// `master`, `backup` or `fault` when every member agrees, else `mixed`.
+    pub state: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The node.
+
+/// Why an instance is in FAULT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Faults {
+    /// Its own interface cannot carry VRRP (missing, down, no usable address).
+    interface: bool,
+    /// A weight-0 tracker failed (its first, for the report).
+    track: Option<TrackId>,
+    /// Another member of its sync group is in FAULT for a cause of its own.
+    group: bool,
+}
+
+impl Faults {
+    fn own(&self) -> bool {
+        self.interface || self.track.is_some()
+    }
+
+    fn any(&self) -> bool {
+        self.own() || self.group
+    }
+
+    /// The reason a state change into or out of FAULT is logged with.
+    fn reason(&self, entering: bool, before: Faults) -> Reason {
+        let cause = if entering { *self } else { before };
+        match (cause.interface, cause.track.is_some(), entering) {
+            (true, _, true) => Reason::InterfaceDown,
+            (true, _, false) => Reason::InterfaceUp,
+            (false, true, true) => Reason::TrackFault,
+            (false, true, false) => Reason::TrackRecovered,
+            (false, false, _) => Reason::SyncGroup,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    adverts_received: u64,
+    address_list_mismatches: u64,
+    local_source_adverts: u64,
+    transitions: u64,
+}
+
+struct Instance {
+    spec: InstanceSpec,
+    fsm: Fsm,
+    group: Option<usize>,
+    /// The address it speaks from while its interface can carry VRRP.
+    usable: Option<IpAddr>,
+    /// What the state machine was last told (`None` while in FAULT).
+    told: Option<IpAddr>,
+    faults: Faults,
+    /// Addresses vipd added for this instance (ifindex, address): the only ones it removes.
+    held: Vec<(u32, VirtualAddress)>,
+    announce_at: Option<Duration>,
+    /// Since when it has been out of FAULT with every tracker healthy.
+    ready_since: Option<Duration>,
+    counters: Counters,
+    mismatch_log: Throttle,
+    foreign_log: Throttle,
+}
+
+struct Tracker {
+    spec: TrackSpec,
+    verdict: Verdict,
+    /// Instances whose `track` lists it.
+    users: Vec<InstanceId>,
+    next_check: Option<Duration>,
+    /// A check was asked for and has not answered yet: never two at once.
+    running: bool,
+}
+
+pub struct Node {
+    instances: Vec<Instance>,
+    tracks: Vec<Tracker>,
+    groups: Vec<GroupSpec>,
+    /// Interfaces as last reported, by name.
+    links: HashMap<String, IfState>,
+    started: bool,
+    out: VecDeque<Output>,
+    /// Scratch for state-machine actions, reused so an advert allocates nothing.
+    actions: Vec<Action>,
+}
+
+impl Node {
+    pub fn new(spec: Spec) -> Node {
+        let mut group_of = vec![None; spec.instances.len()];
+        for (g, group) in spec.groups.iter().enumerate() {
+            for &m in &group.members {
+                if let Some(slot) = group_of.get_mut(m) {
+                    *slot = Some(g);
+                }
+            }
+        }
+        let mut tracks: Vec<Tracker> = spec
+            .tracks
+            .into_iter()
+            .map(|spec| Tracker {
+                spec,
+                verdict: Verdict::new(),
+                users: Vec::new(),
+                next_check: None,
+                running: false,
+            })
+            .collect();
+        let instances = spec
+            .instances
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                for u in &spec.track {
+                    if let Some(t) = tracks.get_mut(u.track) {
+                        t.users.push(i);
+                    }
+                }
+                Instance {
+                    fsm: Fsm::new(Params {
+                        version: spec.version,
+                        priority: spec.priority,
+                        advert_interval: spec.advert_interval,
+                        preempt: spec.preempt && spec.preempt_delay.is_zero(),
+                    }),
+                    group: group_of.get(i).copied().flatten(),
+                    spec,
+                    usable: None,
+                    told: None,
+                    faults: Faults {
+                        interface: true,
+                        ..Faults::default()
+                    },
+                    held: Vec::new(),
+                    announce_at: None,
+                    ready_since: None,
+                    counters: Counters::default(),
+                    mismatch_log: Throttle::new(MISMATCH_EVERY),
+                    foreign_log: Throttle::new(FOREIGN_EVERY),
+                }
+            })
+            .collect();
+        Node {
+            instances,
+            tracks,
+            groups: spec.groups,
+            links: HashMap::new(),
+            started: false,
+            out: VecDeque::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// The interfaces the node needs to hear about: its instances' and its trackers'.
+    pub fn watched_interfaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .instances
+            .iter()
+            .map(|i| i.spec.interface.clone())
+            .chain(
+                self.tracks
+                    .iter()
+                    .filter(|t| t.spec.kind == Kind::Interface)
+                    .map(|t| t.spec.interface.clone()),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub fn instance_count(&self) -> usize {
+        self.instances.len()
+    }
+
+    pub fn instance_spec(&self, i: InstanceId) -> Option<&InstanceSpec> {
+        self.instances.get(i).map(|inst| &inst.spec)
+    }
+
+    pub fn track_spec(&self, t: TrackId) -> Option<&TrackSpec> {
+        self.tracks.get(t).map(|tr| &tr.spec)
+    }
+
+    pub fn state(&self, i: InstanceId) -> Option<State> {
+        self.instances.get(i).map(|inst| inst.fsm.state())
+    }
+
+    /// The next output, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn handle(&mut self, now: Duration, input: Input) {
+        match input {
+            Input::Link { interface, state } => self.on_link(now, interface, state),
+            Input::Start => self.on_start(now),
+            Input::Advert {
+                instance,
+                advert,
+                addresses_match,
+            } => self.on_advert(now, instance, advert, addresses_match),
+            Input::AddressAdded {
+                instance,
+                address,
+                created,
+            } => self.on_address_added(instance, address, created),
+            Input::Check { track, result } => self.on_check(now, track, result),
+            Input::Shutdown => self.on_shutdown(now),
+        }
+    }
+
+    /// The earliest time [`Node::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let instances = self.instances.iter().flat_map(|inst| {
+            [
+                inst.fsm.poll_timeout(),
+                inst.announce_at,
+                self.preempt_due(inst),
+            ]
+        });
+        let checks = self.tracks.iter().map(|t| t.next_check);
+        instances.chain(checks).flatten().min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Duration) {
+        for i in 0..self.instances.len() {
+            if self.instances[i]
+                .fsm
+                .poll_timeout()
+                .is_some_and(|t| t <= now)
+            {
+                self.fsm_timeout(now, i);
+            }
+            if self.instances[i].announce_at.is_some_and(|t| t <= now) {
+                self.instances[i].announce_at = None;
+                self.announce(now, i);
+            }
+            if self
+                .preempt_due(&self.instances[i])
+                .is_some_and(|t| t <= now)
+            {
+                self.reconcile(now, i);
+            }
+        }
+        for t in 0..self.tracks.len() {
+            let tracker = &mut self.tracks[t];
+            let Some(due) = tracker.next_check.filter(|d| *d <= now) else {
+                continue;
+            };
+            // Anchored to the schedule, but never a burst after a stall.
+            let next = due + tracker.spec.interval;
+            tracker.next_check = Some(if next > now {
+                next
+            } else {
+                now + tracker.spec.interval
+            });
+            if !tracker.running {
+                tracker.running = true;
+                self.out.push_back(Output::Check { track: t });
+            }
+        }
+    }
+
+    // ----- inputs ----------------------------------------------------------------------------
+
+    fn on_link(&mut self, now: Duration, name: String, state: Option<IfState>) {
+        let before = self.links.get(&name).map(|s| s.index);
+        match state {
+            Some(s) => self.links.insert(name.clone(), s),
+            None => self.links.remove(&name),
+        };
+        let after = self.links.get(&name).map(|s| s.index);
+        if !self.started {
+            return;
+        }
+        let up = self.links.get(&name).is_some_and(|s| s.up);
+        for t in 0..self.tracks.len() {
+            let tracker = &self.tracks[t];
+            if tracker.spec.kind == Kind::Interface
+                && tracker.spec.interface == name
+                && tracker.verdict.healthy != up
+            {
+                let result = if up {
+                    CheckResult::Passed
+                } else {
+                    CheckResult::Failed {
+                        reason: "interface down or missing".into(),
+                    }
+                };
+                self.on_check(now, t, result);
+            }
+        }
+        for i in 0..self.instances.len() {
+            if self.instances[i].spec.interface != name {
+                continue;
+            }
+            if before != after && self.instances[i].told.is_some() {
+                // Renamed away, deleted or replaced: let go from the old address first, so
+                // the priority-0 advert and the removals still reach the old interface.
+                self.instances[i].told = None;
+                self.feed(
+                    now,
+                    i,
+                    FsmEvent::Interface(None),
+                    Some(Reason::InterfaceDown),
+                );
+            }
+            self.instances[i].usable = self.usable_address(i);
+            self.reconcile(now, i);
+            if self.instances[i].fsm.state() == State::Master {
+                self.ensure_addresses(i);
+            }
+        }
+    }
+
+    fn on_start(&mut self, now: Duration) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for i in 0..self.instances.len() {
+            self.remove_leftovers(i);
+            self.instances[i].usable = self.usable_address(i);
+        }
+        for t in 0..self.tracks.len() {
+            let tracker = &mut self.tracks[t];
+            match tracker.spec.kind {
+                Kind::Interface => {
+                    let up = self
+                        .links
+                        .get(&tracker.spec.interface)
+                        .is_some_and(|s| s.up);
+                    tracker.verdict.healthy = up;
+                }
+                // The first check runs at once.
+                _ => tracker.next_check = Some(now),
+            }
+        }
+        for i in 0..self.instances.len() {
+            self.reconcile(now, i);
+            self.feed(now, i, FsmEvent::Startup, None);
+        }
+    }
+
+    fn on_advert(&mut self, now: Duration, i: InstanceId, advert: AdvertIn, matches: bool) {
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
+        let own = self
+            .links
+            .get(&inst.spec.interface)
+            .is_some_and(|s| s.addrs.iter().any(|a| a.addr == advert.src));
+        if own {
+            // vipd never hears itself (multicast loop is off, it never sends to its own
+            // addresses), so this is another VRRP agent on this host. Answering it would be
+            // two agents fighting over one host's addresses: stay out.
+            inst.counters.local_source_adverts += 1;
+            if inst.foreign_log.pass(now).is_some() {
+                self.out.push_back(Output::Event(Event::ForeignAdvert {
+                    instance: inst.spec.name.clone(),
+                    vrid: inst.spec.vrid,
+                    src: advert.src,
+                    count: inst.counters.local_source_adverts,
+                }));
+            }
+            return;
+        }
+        inst.counters.adverts_received += 1;
+        if !matches {
+            inst.counters.address_list_mismatches += 1;
+            if inst.mismatch_log.pass(now).is_some() {
+                self.out
+                    .push_back(Output::Event(Event::AddressListMismatch {
+                        instance: inst.spec.name.clone(),
+                        src: advert.src,
+                        count: inst.counters.address_list_mismatches,
+                    }));
+            }
+        }
+        self.feed(now, i, FsmEvent::Advert(advert), None);
+    }
+
+    fn on_address_added(&mut self, i: InstanceId, address: VirtualAddress, created: bool) {
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
+        if !created {
+            // There already: whoever put it there owns it, unless it is one this instance
+            // added before (then it stays held).
+            return;
+        }
+        let ifindex = self.links.get(&inst.spec.interface).map_or(0, |s| s.index);
+        if !inst.held.iter().any(|(_, a)| *a == address) {
+            inst.held.push((ifindex, address));
+        }
+    }
+
+    fn on_check(&mut self, now: Duration, t: TrackId, result: CheckResult) {
+        let Some(tracker) = self.tracks.get_mut(t) else {
+            return;
+        };
+        tracker.running = false;
+        let value_before = tracker.verdict.value;
+        let changed = tracker
+            .verdict
+            .apply(result, tracker.spec.rise, tracker.spec.fall);
+        if !changed && tracker.verdict.value == value_before {
+            return;
+        }
+        self.out.push_back(Output::Event(Event::TrackChange {
+            track: tracker.spec.name.clone(),
+            healthy: tracker.verdict.healthy,
+            result: tracker.verdict.last.clone(),
+        }));
+        if !self.started {
+            return;
+        }
+        for u in 0..self.tracks[t].users.len() {
+            let i = self.tracks[t].users[u];
+            self.reconcile(now, i);
+        }
+    }
+
+    fn on_shutdown(&mut self, now: Duration) {
+        for i in 0..self.instances.len() {
+            self.feed(now, i, FsmEvent::Shutdown, None);
+            // Whatever the state machine thought, nothing vipd added outlives it.
+            self.remove_held(i);
+            self.instances[i].announce_at = None;
+        }
+        for t in &mut self.tracks {
+            t.next_check = None;
+        }
+    }
+
+    // ----- the rules -------------------------------------------------------------------------
+
+    /// Bring instance `i` in line with its interface, its trackers and its group: FAULT and
+    /// its causes, the effective priority, whether it may preempt.
+    fn reconcile(&mut self, now: Duration, i: InstanceId) {
+        if !self.started {
+            return;
+        }
+        let before = self.instances[i].faults;
+        let faults = Faults {
+            interface: self.instances[i].usable.is_none(),
+            track: self.failed_fault_track(i),
+            group: self.group_faulted(i),
+        };
+        self.instances[i].faults = faults;
+        let effective = self.effective_priority(i);
+        let inst = &self.instances[i];
+        if effective != inst.fsm.effective_priority() {
+            self.out.push_back(Output::Event(Event::PriorityChange {
+                instance: inst.spec.name.clone(),
+                from: inst.fsm.effective_priority(),
+                to: effective,
+            }));
+            self.feed(now, i, FsmEvent::SetPriority(effective), None);
+        }
+        let target = if faults.any() {
+            None
+        } else {
+            self.instances[i].usable
+        };
+        if target != self.instances[i].told {
+            let reason = faults.reason(faults.any(), before);
+            self.instances[i].told = target;
+            self.feed(now, i, FsmEvent::Interface(target), Some(reason));
+        }
+        self.update_preempt(now, i);
+        if faults.own() != before.own() {
+            // The others' group cause follows this one's own causes.
+            for m in self.group_members(i) {
+                self.reconcile(now, m);
+            }
+        }
+    }
+
+    /// preempt_delay: a backup preempts only once it has been out of FAULT with every
+    /// tracker healthy for the delay (its caches are cold after a failure).
+    fn update_preempt(&mut self, now: Duration, i: InstanceId) {
+        let healthy = !self.instances[i].faults.any()
+            && self.instances[i]
+                .spec
+                .track
+                .iter()
+                .all(|u| self.tracks.get(u.track).is_none_or(|t| t.verdict.healthy));
+        let inst = &mut self.instances[i];
+        inst.ready_since = match (healthy, inst.ready_since) {
+            (false, _) => None,
+            (true, None) => Some(now),
+            (true, since) => since,
+        };
+        let allowed = inst.spec.preempt
+            && inst
+                .ready_since
+                .is_some_and(|since| now >= since + inst.spec.preempt_delay);
+        if allowed != inst.fsm.params().preempt {
+            self.feed(now, i, FsmEvent::SetPreempt(allowed), None);
+        }
+    }
+
+    /// When a waiting backup's preempt_delay ends.
+    fn preempt_due(&self, inst: &Instance) -> Option<Duration> {
+        let since = inst.ready_since?;
+        (inst.spec.preempt && !inst.fsm.params().preempt).then(|| since + inst.spec.preempt_delay)
+    }
+
+    fn effective_priority(&self, i: InstanceId) -> u8 {
+        let inst = &self.instances[i];
+        let contributions = inst.spec.track.iter().filter_map(|u| {
+            let t = self.tracks.get(u.track)?;
+            Some(t.verdict.contribution(t.spec.kind, u.weight))
+        });
+        track::effective_priority(inst.spec.priority, contributions)
+    }
+
+    /// The first weight-0 tracker of instance `i` that is failing.
+    fn failed_fault_track(&self, i: InstanceId) -> Option<TrackId> {
+        self.instances[i]
+            .spec
+            .track
+            .iter()
+            .find(|u| {
+                self.tracks
+                    .get(u.track)
+                    .is_some_and(|t| t.verdict.faults(u.weight))
+            })
+            .map(|u| u.track)
+    }
+
+    fn group_members(&self, i: InstanceId) -> Vec<InstanceId> {
+        let Some(g) = self.instances[i].group else {
+            return Vec::new();
+        };
+        self.groups[g]
+            .members
+            .iter()
+            .copied()
+            .filter(|&m| m != i && m < self.instances.len())
+            .collect()
+    }
+
+    /// Another member of `i`'s group is in FAULT for a cause of its own.
+    fn group_faulted(&self, i: InstanceId) -> bool {
+        self.group_members(i)
+            .into_iter()
+            .any(|m| self.instances[m].faults.own())
+    }
+
+    /// A sync group goes master together: a member whose timer ran out takes over only when
+    /// every other member is master already, or due too (held back, or its timer ran out).
+    fn fsm_timeout(&mut self, now: Duration, i: InstanceId) {
+        let inst = &self.instances[i];
+        if inst.fsm.state() == State::Backup && inst.group.is_some() {
+            let ready = self.group_members(i).into_iter().all(|m| {
+                let fsm = &self.instances[m].fsm;
+                fsm.state() == State::Master
+                    || (fsm.state() == State::Backup
+                        && (fsm.takeover_due() || fsm.poll_timeout().is_some_and(|t| t <= now)))
+            });
+            if !ready {
+                self.feed(now, i, FsmEvent::HoldTakeover, None);
+                return;
+            }
+        }
+        self.instances[i].fsm.handle_timeout(now, &mut self.actions);
+        self.execute(now, i, None);
+    }
+
+    /// The group follows a member's own move: out of master for backup takes the others'
+    /// master roles down, into master brings the due backups along.
+    fn follow_group(&mut self, now: Duration, i: InstanceId, from: State, to: State) {
+        for m in self.group_members(i) {
+            let fsm = &self.instances[m].fsm;
+            if from == State::Master && to == State::Backup && fsm.state() == State::Master {
+                self.feed(now, m, FsmEvent::StepDown, None);
+            } else if to == State::Master
+                && fsm.state() == State::Backup
+                && (fsm.takeover_due() || fsm.poll_timeout().is_some_and(|t| t <= now))
+            {
+                self.feed(now, m, FsmEvent::TakeOver, None);
+            }
+        }
+    }
+
+    // ----- carrying out the state machine's actions -----------------------------------------
+
+    fn feed(&mut self, now: Duration, i: InstanceId, event: FsmEvent, reason: Option<Reason>) {
+        self.instances[i].fsm.handle(now, event, &mut self.actions);
+        self.execute(now, i, reason);
+    }
+
+    /// `reason`: what the node knows better than the state machine (why FAULT came or went).
+    fn execute(&mut self, now: Duration, i: InstanceId, reason: Option<Reason>) {
+        let mut actions = std::mem::take(&mut self.actions);
+        let mut moved = None;
+        for action in actions.drain(..) {
+            match action {
+                Action::SendAdvert { priority } => {
+                    if let Some(src) = self.instances[i].usable {
+                        self.out.push_back(Output::Send {
+                            instance: i,
+                            src,
+                            priority,
+                        });
+                    }
+                }
+                Action::AddAddresses => self.ensure_addresses(i),
+                Action::RemoveAddresses => self.remove_held(i),
+                Action::Announce => self.announce(now, i),
+                Action::StateChanged {
+                    from,
+                    to,
+                    reason: fsm_reason,
+                } => {
+                    let reason = match (reason, fsm_reason) {
+                        (Some(r), Reason::InterfaceDown | Reason::InterfaceUp) => r,
+                        _ => fsm_reason,
+                    };
+                    let inst = &mut self.instances[i];
+                    inst.counters.transitions += 1;
+                    if to != State::Master {
+                        inst.announce_at = None;
+                    }
+                    self.out.push_back(Output::Event(Event::StateChange {
+                        instance: inst.spec.name.clone(),
+                        from,
+                        to,
+                        reason,
+                        priority: inst.spec.priority,
+                        effective_priority: inst.fsm.effective_priority(),
+                    }));
+                    if reason != Reason::SyncGroup {
+                        moved = Some((from, to));
+                    }
+                }
+            }
+        }
+        self.actions = actions;
+        if let Some((from, to)) = moved {
+            self.follow_group(now, i, from, to);
+        }
+    }
+
+    /// Put the master's addresses on its interface. One already there stays: if vipd's tag
+    /// is on it, it is adopted; if not, it is the host's and is left to the host.
+    /// A held one that is missing vanished underneath the master (an operator, another
+    /// tool, or the kernel taking a subnet's secondaries along with its primary): it is put
+    /// back, and said so.
+    fn ensure_addresses(&mut self, i: InstanceId) {
+        let inst = &mut self.instances[i];
+        let Some(state) = self.links.get(&inst.spec.interface) else {
+            return;
+        };
+        for address in &inst.spec.addresses {
+            let held = inst.held.iter().any(|(_, a)| a == address);
+            match state.addrs.iter().find(|a| a.addr == address.addr) {
+                Some(found) if found.by_vipd && !held => inst.held.push((state.index, *address)),
+                Some(_) => {}
+                None => {
+                    if held {
+                        self.out.push_back(Output::Event(Event::AddressVanished {
+                            instance: inst.spec.name.clone(),
+                            address: *address,
+                        }));
+                    }
+                    self.out.push_back(Output::AddAddress {
+                        instance: i,
+                        ifindex: state.index,
+                        address: *address,
+                    });
+                }
+            }
+        }
+    }
+
+    fn remove_held(&mut self, i: InstanceId) {
+        for (ifindex, address) in std::mem::take(&mut self.instances[i].held) {
+            self.out.push_back(Output::RemoveAddress {
+                instance: i,
+                ifindex,
+                address,
+            });
+        }
+    }
+
+    /// At start: an address carrying vipd's tag is a crashed run's leftover (two hosts would
+    /// answer for it): removed. One without the tag is the host's: never touched.
+    fn remove_leftovers(&mut self, i: InstanceId) {
+        let inst = &self.instances[i];
+        let Some(state) = self.links.get(&inst.spec.interface) else {
+            return;
+        };
+        for address in &inst.spec.addresses {
+            let Some(found) = state.addrs.iter().find(|a| a.addr == address.addr) else {
+                continue;
+            };
+            let instance = inst.spec.name.clone();
+            if found.by_vipd {
+                // With the prefix found: the kernel matches both, and the configuration may
+                // have changed since the address was added.
+                let address = VirtualAddress {
+                    addr: found.addr,
+                    prefix_len: found.prefix_len,
+                };
+                self.out.push_back(Output::RemoveAddress {
+                    instance: i,
+                    ifindex: state.index,
+                    address,
+                });
+                self.out
+                    .push_back(Output::Event(Event::LeftoverRemoved { instance, address }));
+            } else if inst.spec.priority != OWNER_PRIORITY {
+                self.out.push_back(Output::Event(Event::HostAddress {
+                    instance,
+                    address: *address,
+                }));
+            }
+        }
+    }
+
+    fn announce(&mut self, now: Duration, i: InstanceId) {
+        let inst = &mut self.instances[i];
+        let Some(state) = self.links.get(&inst.spec.interface) else {
+            return;
+        };
+        let Some(mac) = state.mac else {
+            return;
+        };
+        self.out.push_back(Output::Announce {
+            instance: i,
+            ifindex: state.index,
+            mac,
+        });
+        // The first burst arms one repeat; the repeat arms nothing.
+        if inst.announce_at.is_none() && inst.fsm.state() == State::Master {
+            inst.announce_at = Some(now + ANNOUNCE_REPEAT_AFTER);
+        }
+    }
+
+    /// The address instance `i` can speak from, if its interface can carry VRRP now: the
+    /// IPv4 primary or the IPv6 link-local, never an address vipd added (it moves with the
+    /// role). The owner's own address, which the host configured, is a real source.
+    fn usable_address(&self, i: InstanceId) -> Option<IpAddr> {
+        let spec = &self.instances[i].spec;
+        let state = self.links.get(&spec.interface).filter(|s| s.up)?;
+        let added_here = |a: &IpAddr| {
+            self.instances.iter().any(|inst| {
+                inst.spec.interface == spec.interface && inst.held.iter().any(|(_, v)| v.addr == *a)
+            })
+        };
+        state
+            .addrs
+            .iter()
+            .filter(|a| !a.tentative && !a.by_vipd && !added_here(&a.addr))
+            .find(|a| match (spec.family, a.addr) {
+                (Family::V4, IpAddr::V4(_)) => !a.secondary,
+                (Family::V6, IpAddr::V6(v6)) => v6.is_unicast_link_local(),
+                _ => false,
+            })
+            .map(|a| a.addr)
+    }
+
+    // ----- reports ---------------------------------------------------------------------------
+
+    pub fn report(&self, i: InstanceId) -> Option<InstanceReport> {
+        let inst = self.instances.get(i)?;
+        let f = inst.faults;
+        let mut fault_causes = Vec::new();
+        if inst.fsm.state() == State::Fault {
+            if f.interface {
+                fault_causes.push("interface".to_owned());
+            }
+            if let Some(t) = f.track.and_then(|t| self.tracks.get(t)) {
+                fault_causes.push(format!("track:{}", t.spec.name));
+            }
+            if let (true, Some(g)) = (f.group, inst.group) {
+                fault_causes.push(format!("sync_group:{}", self.groups[g].name));
+            }
+        }
+        Some(InstanceReport {
+            name: inst.spec.name.clone(),
+            state: inst.fsm.state(),
+            priority: inst.spec.priority,
+            effective_priority: inst.fsm.effective_priority(),
+            master_address: inst.fsm.master_address(),
+            master_advert_interval: inst.fsm.master_adver_interval(),
+            fault_causes,
+            sync_group: inst.group.map(|g| self.groups[g].name.clone()),
+            adverts_received: inst.counters.adverts_received,
+            address_list_mismatches: inst.counters.address_list_mismatches,
+            local_source_adverts: inst.counters.local_source_adverts,
+            transitions: inst.counters.transitions,
+        })
+    }
+
+    pub fn track_reports(&self) -> Vec<TrackReport> {
+        self.tracks
+            .iter()
+            .map(|t| TrackReport {
+                name: t.spec.name.clone(),
+                kind: t.spec.kind,
+                verdict: t.verdict.clone(),
+            })
+            .collect()
+    }
+
+    pub fn group_reports(&self) -> Vec<GroupReport> {
+        self.groups
+            .iter()
+            .map(|g| {
+                let states: Vec<State> = g
+                    .members
+                    .iter()
+                    .filter_map(|&m| self.instances.get(m).map(|i| i.fsm.state()))
+                    .collect();
+                let state = match states.first() {
+                    Some(first) if states.iter().all(|s| s == first) => first.name().to_owned(),
+                    _ => "mixed".to_owned(),
+                };
+                GroupReport {
+                    name: g.name.clone(),
+                    members: g
+                        .members
+                        .iter()
+                        .filter_map(|&m| self.instances.get(m).map(|i| i.spec.name.clone()))
+                        .collect(),
+                    state,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Serialize for VirtualAddress {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for VirtualAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests;

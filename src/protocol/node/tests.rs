@@ -1,0 +1,1 @@
+//! Node behaviours, each as a script of inputs.
