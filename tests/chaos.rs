@@ -76,7 +76,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Lan, MAX_ROUTERS, Rng, RouterSpec, WIRE_DELAY, assert_single_master, cut_bit, secs};
-use vipd::protocol::fsm::{Event, State};
+use vipd::protocol::fsm::State;
 use vipd::protocol::units::{Centisecs, Version, master_down_interval, skew_time};
 
 /// Seeds of the normal `cargo test --release` run.
@@ -293,7 +293,7 @@ fn check(lan: &Lan, plan: &[SideCheck], counters: &mut Counters) {
                 &format!(
                     "(c) r{i} holds_vip={} in state {} (alive={})",
                     r.holds_vip,
-                    r.fsm.state(),
+                    r.fsm().state(),
                     r.alive
                 ),
             );
@@ -332,7 +332,7 @@ fn check(lan: &Lan, plan: &[SideCheck], counters: &mut Counters) {
                 );
             }
             let m = masters.trailing_zeros() as usize;
-            let master = &lan.routers[m].fsm;
+            let master = &lan.routers[m].fsm();
             if master.effective_priority() < side.top_preempt {
                 fail(
                     lan,
@@ -349,7 +349,7 @@ fn check(lan: &Lan, plan: &[SideCheck], counters: &mut Counters) {
                     if b == m || side.participants & (1 << b) == 0 {
                         continue;
                     }
-                    let f = &lan.routers[b].fsm;
+                    let f = &lan.routers[b].fsm();
                     if f.master_address() != Some(lan.routers[m].addr)
                         || f.master_adver_interval() != want_int
                     {
@@ -543,11 +543,11 @@ impl Chaos {
             for i in (0..n).filter(|&i| inside(i)) {
                 quiet_since = quiet_since.max(self.last_event[i]);
                 let r = &lan.routers[i];
-                if r.alive && matches!(r.fsm.state(), State::Backup | State::Master) {
+                if r.alive && matches!(r.fsm().state(), State::Backup | State::Master) {
                     participants |= 1 << i;
-                    let p = r.fsm.effective_priority();
+                    let p = r.fsm().effective_priority();
                     min_prio = min_prio.min(p);
-                    if r.fsm.params().preempt {
+                    if r.fsm().params().preempt {
                         top_preempt = top_preempt.max(p);
                     }
                 }
@@ -582,7 +582,7 @@ impl Chaos {
             if self.rng.chance(1, 2) {
                 self.lan
                     .note(format!("r{i} starts again (same state machine)"));
-                self.lan.event(i, Event::Startup);
+                self.lan.rejoin(i);
             } else {
                 self.lan.note(format!("r{i} starts again (new process)"));
                 self.lan.crash(i);
@@ -649,18 +649,18 @@ impl Chaos {
                 self.touch(i);
             }
             28..=39 if alive => {
-                let configured = self.lan.routers[i].fsm.params().priority;
+                let configured = self.lan.routers[i].spec.priority;
                 let p = match self.rng.below(10) {
                     0 => 0, // clamped to 1 by the state machine
                     1 => 255,
                     2..=4 => configured,
                     _ => self.rng.range(1, 254) as u8,
                 };
-                self.lan.event(i, Event::SetPriority(p));
+                self.lan.set_priority(i, p);
                 self.touch(i);
             }
             40..=45 if alive && !self.stopped[i] => {
-                self.lan.event(i, Event::Shutdown);
+                self.lan.shutdown(i);
                 self.stopped[i] = true;
                 self.touch(i);
             }
@@ -1012,8 +1012,8 @@ fn three_routers_master_fails_next_highest_takes_over() {
             match how {
                 Failure::Crash => lan.crash(0),
                 Failure::LinkDown => lan.set_link(0, false),
-                Failure::Shutdown => lan.event(0, Event::Shutdown),
-                Failure::PriorityDrop => lan.event(0, Event::SetPriority(50)),
+                Failure::Shutdown => lan.shutdown(0),
+                Failure::PriorityDrop => lan.set_priority(0, 50),
             }
             // A master that lowers its priority stays master until it hears the better
             // router's first advert: two masters for one wire delay. Otherwise never two.
@@ -1046,7 +1046,7 @@ fn three_routers_master_fails_next_highest_takes_over() {
                 "{ctx}: r2 must not move"
             );
             assert_single_master(&lan, 1, &ctx);
-            let r2 = &lan.routers[2].fsm;
+            let r2 = &lan.routers[2].fsm();
             assert_eq!(r2.master_address(), Some(v4(2)), "{ctx}");
             assert_eq!(r2.master_adver_interval(), Centisecs(ib), "{ctx}");
         }

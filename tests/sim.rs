@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Lan, WIRE_DELAY, assert_single_master, secs};
-use vipd::protocol::fsm::{Event, State};
+use vipd::protocol::fsm::State;
 use vipd::protocol::units::Centisecs;
 
 #[test]
@@ -76,7 +76,7 @@ fn shutdown_hands_over_within_skew_time() {
     lan.start_all();
     lan.run_until(secs(10), |_| {});
     let t = lan.now;
-    lan.event(0, Event::Shutdown);
+    lan.shutdown(0);
     lan.run_until(t + secs(5), |_| {});
     let (took_over, who) = lan.first_master_since(t).expect("a takeover");
     assert_eq!(who, 1);

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, VirtualAddress};
 use crate::protocol::fsm::{Action, AdvertIn, Event as FsmEvent, Fsm, OWNER_PRIORITY, Params};
 use crate::protocol::fsm::{Reason, State};
-use crate::protocol::link::IfState;
+use crate::protocol::link::{IfAddr, IfState};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::track::{self, CheckResult, Kind, Verdict};
 use crate::protocol::units::{Centisecs, Family, Version};
@@ -462,6 +462,11 @@ impl Node {
         self.instances.get(i).map(|inst| inst.fsm.state())
     }
 
+    /// An instance's state machine, to inspect (simulations check its view of the master).
+    pub fn fsm(&self, i: InstanceId) -> Option<&Fsm> {
+        self.instances.get(i).map(|inst| &inst.fsm)
+    }
+
     /// The next output, oldest first.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
@@ -699,11 +704,15 @@ impl Node {
     }
 
     fn on_shutdown(&mut self, now: Duration) {
+        // A later Start joins again (a process that stops and starts over).
+        self.started = false;
         for i in 0..self.instances.len() {
             self.feed(now, i, FsmEvent::Shutdown, None);
             // Whatever the state machine thought, nothing vipd added outlives it.
             self.remove_held(i);
-            self.instances[i].announce_at = None;
+            let inst = &mut self.instances[i];
+            inst.announce_at = None;
+            inst.ready_since = None;
         }
         for t in &mut self.tracks {
             t.next_check = None;
@@ -954,6 +963,14 @@ impl Node {
     }
 
     fn remove_held(&mut self, i: InstanceId) {
+        let inst = &mut self.instances[i];
+        // The kernel's own report follows; until then the view must not offer the address
+        // for adoption by a quick retake (it would never be added again).
+        if let Some(state) = self.links.get_mut(&inst.spec.interface) {
+            state
+                .addrs
+                .retain(|a| !inst.held.iter().any(|(_, h)| h.addr == a.addr));
+        }
         for (ifindex, address) in std::mem::take(&mut self.instances[i].held) {
             self.out.push_back(Output::RemoveAddress {
                 instance: i,

@@ -11,8 +11,13 @@
 //! - two-way partitions (`group`: routers only hear routers of their own group) and one-way
 //!   cuts (`blocked`: directed pairs), both applied at delivery time, so a partition also
 //!   cuts what is already on the wire;
-//! - a router's cable (`connected`), its link (`link_up`, which the state machine hears of as
-//!   `Event::Interface`), crashes (`alive`) and restarts.
+//! - a router's cable (`connected`), its link (`link_up`, which the node hears of as an
+//!   interface report), crashes (`alive`) and restarts.
+//!
+//! Each router runs the agent's own sans-IO node (`protocol::node`) with one instance, so
+//! the simulation exercises the same policy code the agent runs, not a copy of its glue.
+//! Priority changes go through the node's tracking: each router has a track file of weight
+//! 1 whose value moves the effective priority, as an operator's file would.
 //!
 //! Every step is recorded in a ring buffer ([`Trace`]) so that a failing test can print the
 //! last few hundred things that happened.
@@ -24,8 +29,12 @@ use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use vipd::protocol::fsm::{Action, AdvertIn, Event, Fsm, Params, State};
+use vipd::config::VirtualAddress;
+use vipd::protocol::fsm::{AdvertIn, Fsm, State};
+use vipd::protocol::link::{IfAddr, IfState};
+use vipd::protocol::node::{self, Input, InstanceSpec, Node, Output, Spec, TrackSpec, TrackUse};
 use vipd::protocol::packet::{self, AdvertOut, DropKind, Expect, RxMeta};
+use vipd::protocol::track::{CheckResult, Kind};
 use vipd::protocol::units::{Centisecs, Family, Version};
 
 pub const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
@@ -92,7 +101,8 @@ pub struct RouterSpec {
 }
 
 pub struct Router {
-    pub fsm: Fsm,
+    pub node: Node,
+    pub spec: RouterSpec,
     pub addr: IpAddr,
     /// The process runs (false after a crash, until restarted).
     pub alive: bool,
@@ -100,8 +110,17 @@ pub struct Router {
     pub link_up: bool,
     /// The cable to the segment, without the router noticing (a silent partition).
     pub connected: bool,
-    /// The virtual address is installed (tracked from Add/RemoveAddresses).
+    /// The virtual address is installed (tracked from Add/RemoveAddress).
     pub holds_vip: bool,
+}
+
+impl Router {
+    /// The node's one state machine.
+    pub fn fsm(&self) -> &Fsm {
+        self.node
+            .fsm(0)
+            .expect("every simulated node runs one instance")
+    }
 }
 
 /// Why a packet did not arrive.
@@ -118,11 +137,11 @@ pub enum Lost {
 /// One record of the trace.
 #[derive(Clone, Debug)]
 pub enum Rec {
-    /// An event fed to a router by the test (not adverts: those are `Rx`).
-    Event(usize, Event),
+    /// An input fed to a router by the test (not adverts: those are `Rx`).
+    Input(usize, Input),
     /// A router's timer fired.
     Timer(usize),
-    Action(usize, Action),
+    Output(usize, Output),
     Rx {
         from: usize,
         to: usize,
@@ -141,18 +160,26 @@ pub enum Rec {
 impl fmt::Display for Rec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Rec::Event(i, Event::Interface(a)) => write!(f, "r{i} event interface {a:?}"),
-            Rec::Event(i, ev) => write!(f, "r{i} event {ev:?}"),
+            Rec::Input(i, Input::Link { state, .. }) => {
+                let up = state.as_ref().is_some_and(|s| s.up);
+                write!(f, "r{i} interface up={up}")
+            }
+            Rec::Input(i, input) => write!(f, "r{i} input {input:?}"),
             Rec::Timer(i) => write!(f, "r{i} timer fired"),
-            Rec::Action(i, Action::SendAdvert { priority }) => {
+            Rec::Output(i, Output::Send { priority, .. }) => {
                 write!(f, "r{i} send advert prio={priority}")
             }
-            Rec::Action(i, Action::AddAddresses) => write!(f, "r{i} add vip"),
-            Rec::Action(i, Action::RemoveAddresses) => write!(f, "r{i} remove vip"),
-            Rec::Action(i, Action::Announce) => write!(f, "r{i} announce"),
-            Rec::Action(i, Action::StateChanged { from, to, reason }) => {
+            Rec::Output(i, Output::AddAddress { .. }) => write!(f, "r{i} add vip"),
+            Rec::Output(i, Output::RemoveAddress { .. }) => write!(f, "r{i} remove vip"),
+            Rec::Output(
+                i,
+                Output::Event(node::Event::StateChange {
+                    from, to, reason, ..
+                }),
+            ) => {
                 write!(f, "r{i} STATE {from} -> {to} ({reason})")
             }
+            Rec::Output(i, out) => write!(f, "r{i} {out:?}"),
             Rec::Rx {
                 from,
                 to,
@@ -260,7 +287,6 @@ pub struct Lan {
     pub vip: IpAddr,
     wire: BinaryHeap<Pkt>,
     seq: u64,
-    scratch: Vec<Action>,
     enc: Vec<u8>,
     /// Every state change: (time, router, to).
     pub changes: Vec<(Duration, usize, State)>,
@@ -303,15 +329,15 @@ impl Lan {
         assert!(specs.len() <= MAX_ROUTERS);
         let family = Family::of(&specs[0].addr);
         assert!(specs.iter().all(|s| Family::of(&s.addr) == family));
+        let vip = match family {
+            Family::V4 => VIP,
+            Family::V6 => VIP6,
+        };
         let routers = specs
             .iter()
             .map(|s| Router {
-                fsm: Fsm::new(Params {
-                    version,
-                    priority: s.priority,
-                    advert_interval: s.interval,
-                    preempt: s.preempt,
-                }),
+                node: Node::new(node_spec(version, s, vip)),
+                spec: s.clone(),
                 addr: s.addr,
                 alive: false,
                 link_up: true,
@@ -323,13 +349,9 @@ impl Lan {
             now: Duration::ZERO,
             routers,
             version,
-            vip: match family {
-                Family::V4 => VIP,
-                Family::V6 => VIP6,
-            },
+            vip,
             wire: BinaryHeap::new(),
             seq: 0,
-            scratch: Vec::new(),
             enc: Vec::new(),
             changes: Vec::new(),
             delay: WIRE_DELAY,
@@ -347,17 +369,44 @@ impl Lan {
         self.trace.push(self.now, Rec::Note(text.into()));
     }
 
-    fn interface_event(&self, i: usize) -> Event {
+    /// What the router's interface looks like now, as netlink would report it.
+    fn interface(&self, i: usize) -> Input {
         let r = &self.routers[i];
-        Event::Interface(r.link_up.then_some(r.addr))
+        let prefix_len = if r.addr.is_ipv4() { 24 } else { 64 };
+        let mut addrs = vec![IfAddr {
+            addr: r.addr,
+            prefix_len,
+            secondary: false,
+            tentative: false,
+            by_vipd: false,
+        }];
+        if r.holds_vip {
+            addrs.push(IfAddr {
+                addr: self.vip,
+                prefix_len,
+                secondary: true,
+                tentative: false,
+                by_vipd: true,
+            });
+        }
+        Input::Link {
+            interface: IFACE.to_owned(),
+            state: Some(IfState {
+                index: 2,
+                name: IFACE.to_owned(),
+                up: r.link_up,
+                mac: Some([0x02, 0, 0, 0, 0, i as u8]),
+                addrs,
+            }),
+        }
     }
 
-    /// (Re)start the process: a fresh state machine learns the interface state and joins.
+    /// (Re)start the process: it learns the interface and joins.
     pub fn start(&mut self, i: usize) {
         self.routers[i].alive = true;
-        let ev = self.interface_event(i);
-        self.event(i, ev);
-        self.event(i, Event::Startup);
+        let link = self.interface(i);
+        self.input(i, link);
+        self.input(i, Input::Start);
     }
 
     pub fn start_all(&mut self) {
@@ -369,53 +418,85 @@ impl Lan {
     /// The router vanishes without a word (power cut, or kill -9 with the addresses gone).
     pub fn crash(&mut self, i: usize) {
         self.note(format!("r{i} crashes"));
+        let version = self.version;
+        let vip = self.vip;
         let r = &mut self.routers[i];
         r.alive = false;
         r.holds_vip = false;
-        r.fsm = Fsm::new(r.fsm.params().clone());
+        r.node = Node::new(node_spec(version, &r.spec, vip));
     }
 
     /// Carrier up or down; a running router is told.
     pub fn set_link(&mut self, i: usize, up: bool) {
         self.routers[i].link_up = up;
         if self.routers[i].alive {
-            let ev = self.interface_event(i);
-            self.event(i, ev);
+            let link = self.interface(i);
+            self.input(i, link);
         }
     }
 
-    /// The router's primary address (IPv6: link-local) changes; a running router with
-    /// carrier is told, as the agent does on a netlink address change.
+    /// The router's primary address (IPv6: link-local) changes; a running router is told,
+    /// as the agent does on a netlink address change.
     pub fn set_addr(&mut self, i: usize, addr: IpAddr) {
         self.note(format!("r{i} address {} -> {addr}", self.routers[i].addr));
         self.routers[i].addr = addr;
-        if self.routers[i].alive && self.routers[i].link_up {
-            self.event(i, Event::Interface(Some(addr)));
+        if self.routers[i].alive {
+            let link = self.interface(i);
+            self.input(i, link);
         }
     }
 
-    /// Feed an event to a running router and carry out its actions.
-    pub fn event(&mut self, i: usize, ev: Event) {
-        assert!(self.routers[i].alive, "event for a crashed router");
-        self.trace.push(self.now, Rec::Event(i, ev));
+    /// The router's effective priority becomes `priority` (clamped to 1..=254; an owner
+    /// stays 255) through its track file, whose weight is 1.
+    pub fn set_priority(&mut self, i: usize, priority: u8) {
+        let value = i64::from(priority) - i64::from(self.routers[i].spec.priority);
+        let result = CheckResult::Value { value };
+        self.input(i, Input::Check { track: 0, result });
+    }
+
+    /// The process stops cleanly (a master releases with priority 0); `rejoin` starts it
+    /// again with the same node.
+    pub fn shutdown(&mut self, i: usize) {
+        self.input(i, Input::Shutdown);
+    }
+
+    pub fn rejoin(&mut self, i: usize) {
+        let link = self.interface(i);
+        self.input(i, link);
+        self.input(i, Input::Start);
+    }
+
+    /// Feed an input to a running router and carry out its outputs.
+    pub fn input(&mut self, i: usize, input: Input) {
+        assert!(self.routers[i].alive, "input for a crashed router");
+        self.trace.push(self.now, Rec::Input(i, input.clone()));
         let now = self.now;
-        self.routers[i].fsm.handle(now, ev, &mut self.scratch);
+        self.routers[i].node.handle(now, input);
         self.apply(i);
     }
 
     fn apply(&mut self, i: usize) {
-        let mut actions = std::mem::take(&mut self.scratch);
-        for a in actions.drain(..) {
-            self.trace.push(self.now, Rec::Action(i, a));
-            match a {
-                Action::SendAdvert { priority } => self.send(i, priority),
-                Action::AddAddresses => self.routers[i].holds_vip = true,
-                Action::RemoveAddresses => self.routers[i].holds_vip = false,
-                Action::Announce => {}
-                Action::StateChanged { to, .. } => self.changes.push((self.now, i, to)),
+        while let Some(out) = self.routers[i].node.poll_output() {
+            match &out {
+                Output::Send { priority, .. } => self.send(i, *priority),
+                Output::AddAddress { address, .. } => {
+                    self.routers[i].holds_vip = true;
+                    let added = Input::AddressAdded {
+                        instance: 0,
+                        address: *address,
+                        created: true,
+                    };
+                    let now = self.now;
+                    self.routers[i].node.handle(now, added);
+                }
+                Output::RemoveAddress { .. } => self.routers[i].holds_vip = false,
+                Output::Event(node::Event::StateChange { to, .. }) => {
+                    self.changes.push((self.now, i, *to));
+                }
+                Output::Announce { .. } | Output::Check { .. } | Output::Event(_) => {}
             }
+            self.trace.push(self.now, Rec::Output(i, out));
         }
-        self.scratch = actions;
     }
 
     /// Can a packet currently get from `from` to `to` (partitions and one-way cuts only)?
@@ -436,12 +517,11 @@ impl Lan {
             return;
         }
         self.stats.sent += 1;
-        let p = r.fsm.params();
         let out = AdvertOut {
-            version: p.version,
+            version: self.version,
             vrid: VRID,
             priority,
-            interval: p.advert_interval,
+            interval: r.spec.interval,
             addresses: std::slice::from_ref(&self.vip),
             auth_pass: None,
             checksum_ipv4_pseudo_header: true,
@@ -504,14 +584,15 @@ impl Lan {
             dst: self.multicast(),
             hop_limit: packet::HOP_LIMIT,
         };
-        let p = self.routers[to].fsm.params();
+        let interval = self.routers[to].spec.interval;
+        let version = self.version;
         let vip = std::slice::from_ref(&self.vip);
         let expect = |vrid: u8| {
             (vrid == VRID).then_some(Expect {
-                version: p.version,
+                version,
                 checksum_ipv4_pseudo_header: true,
                 auth_pass: None,
-                interval: p.advert_interval,
+                interval,
                 addresses: vip,
                 unicast_peers: &[],
             })
@@ -542,9 +623,12 @@ impl Lan {
             },
         );
         let now = self.now;
-        self.routers[to]
-            .fsm
-            .handle(now, Event::Advert(adv), &mut self.scratch);
+        let input = Input::Advert {
+            instance: 0,
+            advert: adv,
+            addresses_match: true,
+        };
+        self.routers[to].node.handle(now, input);
         self.apply(to);
     }
 
@@ -559,7 +643,7 @@ impl Lan {
             if !r.alive {
                 continue;
             }
-            if let Some(t) = r.fsm.poll_timeout()
+            if let Some(t) = r.node.poll_timeout()
                 && best.is_none_or(|(b, _)| t < b)
             {
                 best = Some((t, i));
@@ -588,7 +672,7 @@ impl Lan {
             if timer_first {
                 let (t, i) = next_timer.expect("checked above");
                 self.trace.push(t, Rec::Timer(i));
-                self.routers[i].fsm.handle_timeout(t, &mut self.scratch);
+                self.routers[i].node.handle_timeout(t);
                 self.apply(i);
             } else if let Some(pkt) = self.wire.pop() {
                 self.deliver(&pkt);
@@ -599,7 +683,7 @@ impl Lan {
     }
 
     pub fn is_master(&self, i: usize) -> bool {
-        self.routers[i].alive && self.routers[i].fsm.state() == State::Master
+        self.routers[i].alive && self.routers[i].fsm().state() == State::Master
     }
 
     pub fn masters(&self) -> Vec<usize> {
@@ -625,28 +709,67 @@ impl Lan {
     pub fn describe_routers(&self) -> String {
         let mut s = String::new();
         for (i, r) in self.routers.iter().enumerate() {
-            let p = r.fsm.params();
+            let p = r.fsm().params();
             let _ = writeln!(
                 s,
                 "  r{i} {} prio={} (eff {}) int={} preempt={} | alive={} link={} cable={} \
                  group={} state={} vip={} master={:?} learned_int={} timer={:?}",
                 r.addr,
                 p.priority,
-                r.fsm.effective_priority(),
+                r.fsm().effective_priority(),
                 p.advert_interval,
                 p.preempt,
                 r.alive,
                 r.link_up,
                 r.connected,
                 self.group[i],
-                r.fsm.state(),
+                r.fsm().state(),
                 r.holds_vip,
-                r.fsm.master_address(),
-                r.fsm.master_adver_interval(),
-                r.fsm.poll_timeout(),
+                r.fsm().master_address(),
+                r.fsm().master_adver_interval(),
+                r.fsm().poll_timeout(),
             );
         }
         s
+    }
+}
+
+/// The simulated routers' one interface.
+pub const IFACE: &str = "eth0";
+
+/// One instance for the router, and a track file of weight 1 through which tests move its
+/// priority (checked once an hour: the simulation answers with values, not reads).
+pub fn node_spec(version: Version, r: &RouterSpec, vip: IpAddr) -> Spec {
+    let prefix_len = if vip.is_ipv4() { 24 } else { 64 };
+    Spec {
+        instances: vec![InstanceSpec {
+            name: "vr".into(),
+            interface: IFACE.into(),
+            family: Family::of(&vip),
+            version,
+            vrid: VRID,
+            priority: r.priority,
+            advert_interval: r.interval,
+            preempt: r.preempt,
+            preempt_delay: Duration::ZERO,
+            addresses: vec![VirtualAddress {
+                addr: vip,
+                prefix_len,
+            }],
+            track: vec![TrackUse {
+                track: 0,
+                weight: 1,
+            }],
+        }],
+        tracks: vec![TrackSpec {
+            name: "priority".into(),
+            kind: Kind::File,
+            interface: String::new(),
+            interval: Duration::from_secs(3600),
+            rise: 1,
+            fall: 1,
+        }],
+        groups: Vec::new(),
     }
 }
 
