@@ -671,9 +671,21 @@ impl Node {
             // added before (then it stays held).
             return;
         }
-        let ifindex = self.links.get(&inst.spec.interface).map_or(0, |s| s.index);
+        let Some(state) = self.links.get_mut(&inst.spec.interface) else {
+            return;
+        };
         if !inst.held.iter().any(|(_, a)| *a == address) {
-            inst.held.push((ifindex, address));
+            inst.held.push((state.index, address));
+        }
+        // The kernel's own report follows; until then the view must not say it is missing.
+        if !state.addrs.iter().any(|a| a.addr == address.addr) {
+            state.addrs.push(IfAddr {
+                addr: address.addr,
+                prefix_len: address.prefix_len,
+                secondary: false,
+                tentative: false,
+                by_vipd: true,
+            });
         }
     }
 
