@@ -975,21 +975,23 @@ impl Node {
     }
 
     fn remove_held(&mut self, i: InstanceId) {
-        let inst = &mut self.instances[i];
+        for (ifindex, address) in std::mem::take(&mut self.instances[i].held) {
+            self.remove_address(i, ifindex, address);
+        }
+    }
+
+    fn remove_address(&mut self, i: InstanceId, ifindex: u32, address: VirtualAddress) {
         // The kernel's own report follows; until then the view must not offer the address
         // for adoption by a quick retake (it would never be added again).
-        if let Some(state) = self.links.get_mut(&inst.spec.interface) {
-            state
-                .addrs
-                .retain(|a| !inst.held.iter().any(|(_, h)| h.addr == a.addr));
+        let interface = &self.instances[i].spec.interface;
+        if let Some(state) = self.links.get_mut(interface) {
+            state.addrs.retain(|a| a.addr != address.addr);
         }
-        for (ifindex, address) in std::mem::take(&mut self.instances[i].held) {
-            self.out.push_back(Output::RemoveAddress {
-                instance: i,
-                ifindex,
-                address,
-            });
-        }
+        self.out.push_back(Output::RemoveAddress {
+            instance: i,
+            ifindex,
+            address,
+        });
     }
 
     /// At start: an address carrying vipd's tag is a crashed run's leftover (two hosts would
@@ -999,6 +1001,7 @@ impl Node {
         let Some(state) = self.links.get(&inst.spec.interface) else {
             return;
         };
+        let mut leftovers = Vec::new();
         for address in &inst.spec.addresses {
             let Some(found) = state.addrs.iter().find(|a| a.addr == address.addr) else {
                 continue;
@@ -1011,19 +1014,19 @@ impl Node {
                     addr: found.addr,
                     prefix_len: found.prefix_len,
                 };
-                self.out.push_back(Output::RemoveAddress {
-                    instance: i,
-                    ifindex: state.index,
-                    address,
-                });
-                self.out
-                    .push_back(Output::Event(Event::LeftoverRemoved { instance, address }));
+                leftovers.push((state.index, address));
             } else if inst.spec.priority != OWNER_PRIORITY {
                 self.out.push_back(Output::Event(Event::HostAddress {
                     instance,
                     address: *address,
                 }));
             }
+        }
+        for (ifindex, address) in leftovers {
+            self.remove_address(i, ifindex, address);
+            let instance = self.instances[i].spec.name.clone();
+            self.out
+                .push_back(Output::Event(Event::LeftoverRemoved { instance, address }));
         }
     }
 
