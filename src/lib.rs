@@ -13,6 +13,7 @@ pub mod lock;
 pub mod netlink;
 pub mod network;
 pub mod packet;
+pub mod procs;
 pub mod receive;
 pub mod throttle;
 pub mod units;
