@@ -15,5 +15,6 @@ pub mod network;
 pub mod packet;
 pub mod procs;
 pub mod receive;
+pub mod runner;
 pub mod throttle;
 pub mod units;
