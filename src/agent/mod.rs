@@ -5,8 +5,10 @@ pub mod event_loop;
 pub mod lock;
 pub mod logging;
 pub mod netlink;
+pub mod procs;
 pub mod network;
 pub mod receive;
+pub mod runner;
 pub mod signals;
 
 pub use event_loop::run;
