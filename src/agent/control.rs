@@ -14,6 +14,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::protocol::node::{GroupReport, TrackReport};
+use crate::protocol::track::{CheckResult, Kind};
 use crate::protocol::throttle::Throttle;
 
 /// The report `vipd status --json` prints. Field names are part of the interface contract.
@@ -320,8 +321,58 @@ pub fn render_text(status: &Status) -> String {
                 i.name, i.local_source_adverts, i.vrid
             ));
         }
+        if !i.fault_causes.is_empty() {
+            out.push_str(&format!(
+                "! {}: fault: {}\n",
+                i.name,
+                i.fault_causes.join(", ")
+            ));
+        }
+    }
+    for t in &status.tracks {
+        out.push_str(&track_line(t));
+    }
+    for g in &status.sync_groups {
+        out.push_str(&format!(
+            "sync group {}: {} ({})\n",
+            g.name,
+            g.state,
+            g.members.join(", ")
+        ));
     }
     out
+}
+
+/// `track haproxy (script): failed, 3 in a row; last: failed (exit status 1)`.
+fn track_line(t: &TrackReport) -> String {
+    let v = &t.verdict;
+    let verdict = if v.healthy { "healthy" } else { "failed" };
+    let value = if t.kind == Kind::File {
+        format!(", value {}", v.value)
+    } else {
+        String::new()
+    };
+    let last = match &v.last {
+        None => "not checked yet".to_owned(),
+        Some(CheckResult::Passed) => "passed".to_owned(),
+        Some(CheckResult::Failed { reason }) => format!("failed ({reason})"),
+        Some(CheckResult::Value { value }) => format!("read {value}"),
+    };
+    format!(
+        "track {} ({}): {verdict}{value}, {} in a row; last: {last}\n",
+        t.name,
+        kind_name(t.kind),
+        v.consecutive
+    )
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Script => "script",
+        Kind::File => "file",
+        Kind::Interface => "interface",
+        Kind::Process => "process",
+    }
 }
 
 /// `150`, or `90 (configured 150)` while tracking changes it.
