@@ -1,6 +1,13 @@
 //! Checks of values that several tables share: names, interface names, user and group names.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use toml::Spanned;
+
 use crate::units::Family;
+
+use super::errors::Sink;
 
 use super::MAX_IFNAME_LEN;
 use super::MAX_NAME_LEN;
@@ -71,4 +78,50 @@ pub(super) fn check_interface(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Names that must be unique in a list of tables: the first use of each, to point a second at.
+pub(super) struct UniqueNames {
+    /// The key of the list: `instance`.
+    list: &'static str,
+    /// The index and line of the first table with each name.
+    first: HashMap<String, (usize, usize)>,
+}
+
+impl UniqueNames {
+    pub(super) fn new(list: &'static str) -> UniqueNames {
+        UniqueNames {
+            list,
+            first: HashMap::new(),
+        }
+    }
+
+    /// Reports `name`, the name of table `i`, if an earlier table has it.
+    pub(super) fn check(
+        &mut self,
+        i: usize,
+        name: &Spanned<String>,
+        allowed: &str,
+        sink: &mut Sink<'_>,
+    ) {
+        let line = sink.line_of(&name.span());
+        match self.first.entry(name.get_ref().clone()) {
+            Entry::Occupied(first) => {
+                let (j, first_line) = *first.get();
+                let list = self.list;
+                sink.push(
+                    Some(name.span()),
+                    format!("{list}[{i}].name"),
+                    format!(
+                        "`{}` is already the name of {list}[{j}] (line {first_line})",
+                        name.get_ref()
+                    ),
+                    allowed,
+                );
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((i, line));
+            }
+        }
+    }
 }

@@ -141,6 +141,23 @@ impl<'a> Sink<'a> {
         });
     }
 
+    /// What `check` makes of `value`; its problem is reported at the value, at key path `key`.
+    pub(super) fn verify<T, U>(
+        &mut self,
+        value: &Spanned<T>,
+        key: impl Into<String>,
+        allowed: &str,
+        check: impl FnOnce(&T) -> Result<U, String>,
+    ) -> Option<U> {
+        match check(value.get_ref()) {
+            Ok(checked) => Some(checked),
+            Err(problem) => {
+                self.push(Some(value.span()), key, problem, allowed);
+                None
+            }
+        }
+    }
+
     pub(super) fn line_of(&self, span: &Range<usize>) -> usize {
         self.line_col(span.start).map_or(0, |p| p.0)
     }

@@ -1,16 +1,18 @@
 //! One `[[instance]]` table: one virtual router.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::checks::{A_DURATION, check_interface, check_name, family_name};
+use super::checks::{A_DURATION, UniqueNames, check_interface, check_name, family_name};
 use super::errors::Sink;
-use super::schema::RawTable;
+use super::schema::{INSTANCE, RawList, RawTable, Table};
 use super::{
     DEFAULT_ADVERT_INTERVAL, DEFAULT_PRIORITY, DEFAULT_VERSION, InstanceConfig, MAX_ADDRESSES,
     MAX_AUTH_PASS_LEN, VirtualAddress, parse_duration,
@@ -58,278 +60,175 @@ pub(super) struct RawInstance {
     checksum_ipv4_pseudo_header: Option<Spanned<bool>>,
 }
 
-/// What one instance contributes to the checks across instances, and the result.
-pub(super) struct Checked {
-    pub(super) name: Option<Spanned<String>>,
-    pub(super) interface: Option<String>,
-    pub(super) vrid: Option<Spanned<u8>>,
-    pub(super) family: Option<Family>,
-    pub(super) config: Option<InstanceConfig>,
+/// The `[[instance]]` list (`None`: absent, or `broken`: of the wrong type, already reported):
+/// each instance, then what must differ between them.
+pub(super) fn validate_instances(
+    list: Option<RawList<RawInstance>>,
+    broken: bool,
+    sink: &mut Sink<'_>,
+) -> Vec<InstanceConfig> {
+    let list = match list {
+        None if broken => return Vec::new(),
+        None => {
+            let problem = "no [[instance]] table: there is nothing to run";
+            sink.push(None, INSTANCE, problem, A_INSTANCES);
+            return Vec::new();
+        }
+        Some(list) if list.get_ref().is_empty() => {
+            let problem = "no [[instance]] table: the list is empty";
+            sink.push(Some(list.span()), INSTANCE, problem, A_INSTANCES);
+            return Vec::new();
+        }
+        Some(list) => list,
+    };
+    let mut names = UniqueNames::new(INSTANCE);
+    let mut slots = HashMap::new();
+    let mut instances = Vec::new();
+    let tables = list.into_inner().into_iter().enumerate();
+    // An element that is not a table has been reported already.
+    for (i, raw) in tables.filter_map(|(i, raw)| Some((i, raw?))) {
+        let checked = validate_instance(i, raw, sink);
+        if let Some(name) = &checked.name {
+            names.check(i, name, A_NAME, sink);
+        }
+        unique_slot(&mut slots, i, &checked, sink);
+        instances.extend(checked.config);
+    }
+    instances
 }
 
-pub(super) fn validate_instance(
-    i: usize,
-    raw: RawTable<RawInstance>,
-    sink: &mut Sink<'_>,
-) -> Checked {
-    let table = raw.raw.span();
-    let broken = raw.broken;
-    let key = |field: &str| format!("instance[{i}].{field}");
-    let missing = |sink: &mut Sink<'_>, field: &str, allowed: &str| {
-        // A key dropped for its type was reported as such: it is not missing too.
-        if broken.contains(&field) {
-            return;
-        }
-        sink.push(
-            Some(table.clone()),
-            key(field),
-            format!("required key `{field}` is missing"),
-            allowed,
-        );
+/// The instance using each (interface, VRID, family), with its name for the error.
+type Slots = HashMap<(String, u8, Family), (usize, String)>;
+
+/// Two instances with the same (interface, VRID, family) would be one virtual router.
+fn unique_slot(slots: &mut Slots, i: usize, checked: &Checked, sink: &mut Sink<'_>) {
+    let (Some(interface), Some(vrid), Some(family)) =
+        (&checked.interface, &checked.vrid, checked.family)
+    else {
+        return;
     };
-    let r = raw.raw.into_inner();
+    let label =
+        (checked.name.as_ref()).map_or_else(String::new, |n| format!(" (`{}`)", n.get_ref()));
+    match slots.entry((interface.clone(), *vrid.get_ref(), family)) {
+        Entry::Occupied(first) => {
+            let (j, first_label) = first.get();
+            sink.push(
+                Some(vrid.span()),
+                format!("instance[{i}].vrid"),
+                format!(
+                    "instance[{j}]{first_label} already runs VRID {} for {} on `{interface}`",
+                    vrid.get_ref(),
+                    family_name(family)
+                ),
+                "a VRID that no other instance uses on the same interface and address family",
+            );
+        }
+        Entry::Vacant(slot) => {
+            slot.insert((i, label));
+        }
+    }
+}
+
+/// What one instance contributes to the checks across instances, and the result.
+struct Checked {
+    name: Option<Spanned<String>>,
+    interface: Option<String>,
+    vrid: Option<Spanned<u8>>,
+    family: Option<Family>,
+    config: Option<InstanceConfig>,
+}
+
+/// Checks one instance on its own. Each key is checked even when an earlier one was wrong, in
+/// the order of the struct, so that one run reports them all.
+fn validate_instance(i: usize, raw: RawTable<RawInstance>, sink: &mut Sink<'_>) -> Checked {
+    let (r, t) = raw.open(format!("instance[{i}]"));
     let before = sink.error_count();
-
-    let name = match r.name {
-        None => {
-            missing(sink, "name", A_NAME);
-            None
-        }
-        Some(n) => match check_name(n.get_ref()) {
-            Ok(()) => Some(n),
-            Err(problem) => {
-                sink.push(Some(n.span()), key("name"), problem, A_NAME);
-                None
-            }
-        },
-    };
-
-    let interface = match r.interface {
-        None => {
-            missing(sink, "interface", A_INTERFACE);
-            None
-        }
-        Some(n) => match check_interface(n.get_ref()) {
-            Ok(()) => Some(n.into_inner()),
-            Err(problem) => {
-                sink.push(Some(n.span()), key("interface"), problem, A_INTERFACE);
-                None
-            }
-        },
-    };
-
-    let vrid = match r.vrid {
-        None => {
-            missing(sink, "vrid", A_VRID);
-            None
-        }
-        Some(v) => match u8::try_from(*v.get_ref()) {
-            Ok(n) if n >= 1 => Some(Spanned::new(v.span(), n)),
-            _ => {
-                let problem = format!("{} is out of range", v.get_ref());
-                sink.push(Some(v.span()), key("vrid"), problem, A_VRID);
-                None
-            }
-        },
-    };
-
-    let priority = match r.priority {
-        None => Some(DEFAULT_PRIORITY),
-        Some(p) => match *p.get_ref() {
-            0 => {
-                sink.push(
-                    Some(p.span()),
-                    key("priority"),
-                    "0 is reserved: an advertisement with priority 0 means the master is leaving",
-                    A_PRIORITY,
-                );
-                None
-            }
-            n => match u8::try_from(n) {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    let problem = format!("{n} is out of range");
-                    sink.push(Some(p.span()), key("priority"), problem, A_PRIORITY);
-                    None
-                }
-            },
-        },
-    };
-
-    let version_span = r.version.as_ref().map(Spanned::span);
-    let version = match r.version {
-        // Unknown rather than the default, which could make other keys look wrong.
-        None if broken.contains(&"version") => None,
-        None => Some(DEFAULT_VERSION),
-        Some(v) => match *v.get_ref() {
-            2 => Some(Version::V2),
-            3 => Some(Version::V3),
-            n => {
-                let problem = format!("{n} is not a VRRP version vipd speaks");
-                sink.push(Some(v.span()), key("version"), problem, A_VERSION);
-                None
-            }
-        },
-    };
-
+    let name = t.required(r.name, "name", A_NAME, sink).and_then(|n| {
+        let valid = sink.verify(&n, t.key("name"), A_NAME, |n| check_name(n));
+        valid.map(|()| n)
+    });
+    let interface = t
+        .required(r.interface, "interface", A_INTERFACE, sink)
+        .and_then(|n| {
+            sink.verify(&n, t.key("interface"), A_INTERFACE, |n| {
+                check_interface(n).map(|()| n.clone())
+            })
+        });
+    let vrid = t.required(r.vrid, "vrid", A_VRID, sink).and_then(|v| {
+        Some(Spanned::new(
+            v.span(),
+            sink.verify(&v, t.key("vrid"), A_VRID, vrid)?,
+        ))
+    });
+    let priority = r.priority.map_or(Some(DEFAULT_PRIORITY), |p| {
+        sink.verify(&p, t.key("priority"), A_PRIORITY, priority)
+    });
+    let version = version(r.version, &t, sink);
     // The virtual addresses' family is the instance's family.
-    let (family, addresses) = match r.virtual_addresses {
-        None => {
-            missing(sink, "virtual_addresses", A_VIPS);
-            (None, Vec::new())
-        }
-        Some(list) => virtual_addresses(list, &key("virtual_addresses"), sink),
-    };
-
-    if let (Some(Version::V2), Some(Family::V6)) = (version, family) {
+    let (family, addresses) =
+        match t.required(r.virtual_addresses, "virtual_addresses", A_VIPS, sink) {
+            None => (None, Vec::new()),
+            Some(list) => virtual_addresses(list, &t.key("virtual_addresses"), sink),
+        };
+    if let (Some(Version::V2), Some(Family::V6)) = (version.value, family) {
         sink.push(
-            version_span,
-            key("version"),
+            version.span,
+            t.key("version"),
             "VRRPv2 (RFC 3768) carries only IPv4 addresses, and the virtual addresses are IPv6",
             "version = 3 for IPv6 instances",
         );
     }
-
-    let advert_interval = match r.advert_interval {
-        None => Some(DEFAULT_ADVERT_INTERVAL),
-        Some(text) => match parse_duration(text.get_ref()) {
-            Err(e) => {
-                let problem = format!("\"{}\" is not a duration: {e}", text.get_ref());
-                sink.push(
-                    Some(text.span()),
-                    key("advert_interval"),
-                    problem,
-                    A_DURATION,
-                );
-                None
-            }
-            Ok(d) => match check_interval(d, version) {
-                Ok(cs) => cs,
-                Err((problem, allowed)) => {
-                    let problem = format!("\"{}\" {problem}", text.get_ref());
-                    sink.push(Some(text.span()), key("advert_interval"), problem, allowed);
-                    None
-                }
-            },
-        },
-    };
-
+    let advert_interval = r
+        .advert_interval
+        .map_or(Some(DEFAULT_ADVERT_INTERVAL), |text| {
+            advert_interval(&text, version.value, &t.key("advert_interval"), sink)
+        });
     let preempt = r.preempt.is_none_or(Spanned::into_inner);
-
-    let peers = match r.unicast_peers {
-        Some(list) => unicast_peers(list, family, &key("unicast_peers"), sink),
+    let unicast_peers = match r.unicast_peers {
+        Some(list) => unicast_peers(list, family, &t.key("unicast_peers"), sink),
         None => Vec::new(),
     };
+    let auth_pass = r.auth_pass.and_then(|p| {
+        sink.verify(&p, t.key("auth_pass"), A_AUTH_PASS, |p| {
+            auth_pass(p, version.value)
+        })
+    });
+    let checksum_setting = r.checksum_ipv4_pseudo_header.map(|c| {
+        // Reported, but the value is known: it matters no further.
+        sink.verify(&c, t.key("checksum_ipv4_pseudo_header"), A_CHECKSUM, |_| {
+            checksum_setting(version.value, family)
+        });
+        c.into_inner()
+    });
 
-    let auth_pass = match r.auth_pass {
-        None => None,
-        Some(p) => {
-            let bytes = p.get_ref().as_bytes();
-            let problem = if version == Some(Version::V3) {
-                Some(
-                    "VRRPv3 (RFC 5798) has no authentication; auth_pass needs version = 2"
-                        .to_owned(),
-                )
-            } else if bytes.is_empty() {
-                Some("must not be empty; leave auth_pass out for no authentication".to_owned())
-            } else if bytes.len() > MAX_AUTH_PASS_LEN {
-                Some(format!(
-                    "is {} bytes long; keepalived would silently cut it to {MAX_AUTH_PASS_LEN}, \
-                     so vipd refuses it",
-                    bytes.len()
-                ))
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                sink.push(Some(p.span()), key("auth_pass"), problem, A_AUTH_PASS);
-                None
-            } else {
-                let mut padded = [0u8; 8];
-                for (slot, b) in padded.iter_mut().zip(bytes) {
-                    *slot = *b;
-                }
-                Some(padded)
-            }
-        }
-    };
-
-    let checksum_setting = match r.checksum_ipv4_pseudo_header {
-        None => None,
-        Some(c) => {
-            let problem = if version == Some(Version::V2) {
-                Some(
-                    "VRRPv2 (RFC 3768) checksums never include a pseudo-header; the setting \
-                     exists only for version 3 over IPv4",
-                )
-            } else if family == Some(Family::V6) {
-                Some(
-                    "VRRPv3 over IPv6 always includes the IPv6 pseudo-header; the setting \
-                     exists only for IPv4",
-                )
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                sink.push(
-                    Some(c.span()),
-                    key("checksum_ipv4_pseudo_header"),
-                    problem,
-                    A_CHECKSUM,
-                );
-            }
-            Some(c.into_inner())
-        }
-    };
-
-    let config = match (
-        sink.error_count() == before && broken.is_empty(),
-        &name,
-        &interface,
-        vrid.as_ref(),
-        priority,
-        version,
-        family,
-        advert_interval,
-    ) {
-        (
-            true,
-            Some(name),
-            Some(interface),
-            Some(vrid),
-            Some(priority),
-            Some(version),
-            Some(family),
-            Some(advert_interval),
-        ) => Some(InstanceConfig {
-            name: name.get_ref().clone(),
-            interface: interface.clone(),
-            vrid: *vrid.get_ref(),
-            priority,
+    let clean = sink.error_count() == before && t.broken.is_empty();
+    let build = || {
+        let (version, family) = (version.value?, family?);
+        Some(InstanceConfig {
+            name: name.as_ref()?.get_ref().clone(),
+            interface: interface.clone()?,
+            vrid: *vrid.as_ref()?.get_ref(),
+            priority: priority?,
             version,
             family,
-            advert_interval,
+            advert_interval: advert_interval?,
             preempt,
             virtual_addresses: addresses,
-            unicast_peers: peers,
+            unicast_peers,
             auth_pass,
             checksum_ipv4_pseudo_header: match (version, family) {
                 (Version::V2, _) => false,
                 (Version::V3, Family::V6) => true,
                 (Version::V3, Family::V4) => checksum_setting.unwrap_or(true),
             },
-        }),
-        _ => None,
+        })
     };
-    if config.is_none() && sink.error_count() == before && broken.is_empty() {
+    let config = if clean { build() } else { None };
+    if config.is_none() && clean {
         // Every path that leaves a field unset reports why; this only guards against a
         // silently dropped instance should that ever change.
-        sink.push(
-            Some(table),
-            format!("instance[{i}]"),
-            "could not be validated (internal error)",
-            "",
-        );
+        let problem = "could not be validated (internal error)";
+        sink.push(Some(t.span.clone()), t.path.clone(), problem, "");
     }
     Checked {
         name,
@@ -338,6 +237,108 @@ pub(super) fn validate_instance(
         family,
         config,
     }
+}
+
+fn vrid(v: &i64) -> Result<u8, String> {
+    match u8::try_from(*v) {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{v} is out of range")),
+    }
+}
+
+fn priority(p: &i64) -> Result<u8, String> {
+    match *p {
+        0 => Err(
+            "0 is reserved: an advertisement with priority 0 means the master is leaving"
+                .to_owned(),
+        ),
+        n => u8::try_from(n).map_err(|_| format!("{n} is out of range")),
+    }
+}
+
+/// The version, and where it was written (for the checks of other keys that depend on it).
+struct Versioned {
+    /// `None` when invalid, or dropped for its type: unknown rather than the default, which
+    /// could make other keys look wrong.
+    value: Option<Version>,
+    span: Option<Range<usize>>,
+}
+
+fn version(raw: Option<Spanned<i64>>, t: &Table, sink: &mut Sink<'_>) -> Versioned {
+    let span = raw.as_ref().map(Spanned::span);
+    let value = match raw {
+        None if t.is_broken("version") => None,
+        None => Some(DEFAULT_VERSION),
+        Some(v) => sink.verify(&v, t.key("version"), A_VERSION, |v| match *v {
+            2 => Ok(Version::V2),
+            3 => Ok(Version::V3),
+            n => Err(format!("{n} is not a VRRP version vipd speaks")),
+        }),
+    };
+    Versioned { value, span }
+}
+
+fn advert_interval(
+    text: &Spanned<String>,
+    version: Option<Version>,
+    key: &str,
+    sink: &mut Sink<'_>,
+) -> Option<Centisecs> {
+    let d = sink.verify(text, key, A_DURATION, |t| {
+        parse_duration(t).map_err(|e| format!("\"{t}\" is not a duration: {e}"))
+    })?;
+    match check_interval(d, version) {
+        Ok(cs) => cs,
+        Err((problem, allowed)) => {
+            let problem = format!("\"{}\" {problem}", text.get_ref());
+            sink.push(Some(text.span()), key, problem, allowed);
+            None
+        }
+    }
+}
+
+/// The password NUL padded to the 8 bytes of the field.
+fn auth_pass(p: &str, version: Option<Version>) -> Result<[u8; 8], String> {
+    let bytes = p.as_bytes();
+    if version == Some(Version::V3) {
+        return Err(
+            "VRRPv3 (RFC 5798) has no authentication; auth_pass needs version = 2".to_owned(),
+        );
+    }
+    if bytes.is_empty() {
+        return Err("must not be empty; leave auth_pass out for no authentication".to_owned());
+    }
+    if bytes.len() > MAX_AUTH_PASS_LEN {
+        return Err(format!(
+            "is {} bytes long; keepalived would silently cut it to {MAX_AUTH_PASS_LEN}, so vipd \
+             refuses it",
+            bytes.len()
+        ));
+    }
+    let mut padded = [0u8; 8];
+    for (slot, b) in padded.iter_mut().zip(bytes) {
+        *slot = *b;
+    }
+    Ok(padded)
+}
+
+/// Whether `checksum_ipv4_pseudo_header` may be set at all.
+fn checksum_setting(version: Option<Version>, family: Option<Family>) -> Result<(), String> {
+    if version == Some(Version::V2) {
+        return Err(
+            "VRRPv2 (RFC 3768) checksums never include a pseudo-header; the setting \
+                    exists only for version 3 over IPv4"
+                .to_owned(),
+        );
+    }
+    if family == Some(Family::V6) {
+        return Err(
+            "VRRPv3 over IPv6 always includes the IPv6 pseudo-header; the setting \
+                    exists only for IPv4"
+                .to_owned(),
+        );
+    }
+    Ok(())
 }
 
 /// Checks the `virtual_addresses` list; returns the family of the first valid address and

@@ -27,8 +27,6 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -44,7 +42,7 @@ pub use errors::ConfigError;
 use checks::family_name;
 use errors::{Sink, key_at};
 use global::validate_global;
-use instance::{A_INSTANCES, A_NAME, validate_instance};
+use instance::validate_instances;
 use schema::{GLOBAL, INSTANCE, RawFile, read_file};
 
 pub const DEFAULT_PATH: &str = "/etc/vipd/vipd.toml";
@@ -283,83 +281,7 @@ fn validate(raw: RawFile, sink: &mut Sink<'_>) -> Option<Config> {
     let router_id_broken = raw.broken.contains(&GLOBAL)
         || (raw.global.as_ref()).is_some_and(|g| g.broken.contains(&"router_id"));
     let global = validate_global(raw.global, router_id_broken, sink);
-    let mut instances = Vec::new();
-    match raw.instance {
-        // Already reported as a wrong type.
-        None if raw.broken.contains(&INSTANCE) => {}
-        None => sink.push(
-            None,
-            "instance",
-            "no [[instance]] table: there is nothing to run",
-            A_INSTANCES,
-        ),
-        Some(list) if list.get_ref().is_empty() => sink.push(
-            Some(list.span()),
-            "instance",
-            "no [[instance]] table: the list is empty",
-            A_INSTANCES,
-        ),
-        Some(list) => {
-            let mut names: HashMap<String, (usize, usize)> = HashMap::new();
-            let mut slots: HashMap<(String, u8, Family), (usize, String)> = HashMap::new();
-            let tables = list.into_inner().into_iter().enumerate();
-            // An element that is not a table has been reported already.
-            for (i, raw) in tables.filter_map(|(i, raw)| Some((i, raw?))) {
-                let checked = validate_instance(i, raw, sink);
-                if let Some(name) = &checked.name {
-                    let line = sink.line_of(&name.span());
-                    match names.entry(name.get_ref().clone()) {
-                        Entry::Occupied(first) => {
-                            let (j, first_line) = *first.get();
-                            sink.push(
-                                Some(name.span()),
-                                format!("instance[{i}].name"),
-                                format!(
-                                    "`{}` is already the name of instance[{j}] (line {first_line})",
-                                    name.get_ref()
-                                ),
-                                A_NAME,
-                            );
-                        }
-                        Entry::Vacant(slot) => {
-                            slot.insert((i, line));
-                        }
-                    }
-                }
-                if let (Some(interface), Some(vrid), Some(family)) =
-                    (&checked.interface, &checked.vrid, checked.family)
-                {
-                    let label = checked
-                        .name
-                        .as_ref()
-                        .map_or_else(String::new, |n| format!(" (`{}`)", n.get_ref()));
-                    match slots.entry((interface.clone(), *vrid.get_ref(), family)) {
-                        Entry::Occupied(first) => {
-                            let (j, first_label) = first.get();
-                            sink.push(
-                                Some(vrid.span()),
-                                format!("instance[{i}].vrid"),
-                                format!(
-                                    "instance[{j}]{first_label} already runs VRID {} for {} \
-                                     on `{interface}`",
-                                    vrid.get_ref(),
-                                    family_name(family)
-                                ),
-                                "a VRID that no other instance uses on the same interface and \
-                                 address family",
-                            );
-                        }
-                        Entry::Vacant(slot) => {
-                            slot.insert((i, label));
-                        }
-                    }
-                }
-                if let Some(config) = checked.config {
-                    instances.push(config);
-                }
-            }
-        }
-    }
+    let instances = validate_instances(raw.instance, raw.broken.contains(&INSTANCE), sink);
     Some(Config {
         global: global?,
         instances,

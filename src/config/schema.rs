@@ -3,6 +3,8 @@
 //! Everything in a raw struct is optional so that a missing key is one of the collected
 //! semantic errors rather than the end of parsing.
 
+use std::ops::Range;
+
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use toml::Spanned;
@@ -52,16 +54,70 @@ pub(super) struct RawFile {
     pub(super) global: Option<RawTable<RawGlobal>>,
     /// Elements that are not tables are `None` (already reported), so indices stay those of
     /// the file.
-    pub(super) instance: Option<Spanned<Vec<Option<RawTable<RawInstance>>>>>,
+    pub(super) instance: Option<RawList<RawInstance>>,
     /// Top-level keys whose value has the wrong type (already reported).
     pub(super) broken: Vec<&'static str>,
 }
+
+/// A list of tables (`[[instance]]`); elements that are not tables are `None` (already
+/// reported), so that indices stay those of the file.
+pub(super) type RawList<T> = Spanned<Vec<Option<RawTable<T>>>>;
 
 /// One deserialized table.
 pub(super) struct RawTable<T> {
     pub(super) raw: Spanned<T>,
     /// Keys dropped for a wrong type. They were reported, so they are not also "missing".
     pub(super) broken: Vec<&'static str>,
+}
+
+impl<T> RawTable<T> {
+    /// The raw values, and their table as the checks need it; `path` is its key path.
+    pub(super) fn open(self, path: String) -> (T, Table) {
+        let span = self.raw.span();
+        let table = Table {
+            path,
+            span,
+            broken: self.broken,
+        };
+        (self.raw.into_inner(), table)
+    }
+}
+
+/// A table under validation.
+pub(super) struct Table {
+    /// The key path of the table: `instance[2]`.
+    pub(super) path: String,
+    /// The whole table, where a missing key is reported.
+    pub(super) span: Range<usize>,
+    /// Keys dropped for a wrong type (already reported).
+    pub(super) broken: Vec<&'static str>,
+}
+
+impl Table {
+    /// The key path of `field` in this table.
+    pub(super) fn key(&self, field: &str) -> String {
+        format!("{}.{field}", self.path)
+    }
+
+    pub(super) fn is_broken(&self, field: &str) -> bool {
+        self.broken.contains(&field)
+    }
+
+    /// A required key's value; when it is absent, reports it missing, unless it was dropped for
+    /// its type: that was reported as such, and it is not missing too.
+    pub(super) fn required<V>(
+        &self,
+        value: Option<V>,
+        field: &str,
+        allowed: &str,
+        sink: &mut Sink<'_>,
+    ) -> Option<V> {
+        if value.is_none() && !self.is_broken(field) {
+            let problem = format!("required key `{field}` is missing");
+            sink.push(Some(self.span.clone()), self.key(field), problem, allowed);
+        }
+        value
+    }
 }
 
 /// A table whose keys are checked.
@@ -196,7 +252,7 @@ pub(super) fn read_file(doc: &DeTable<'_>, sink: &mut Sink<'_>) -> RawFile {
 fn read_instances(
     value: &Spanned<DeValue<'_>>,
     sink: &mut Sink<'_>,
-) -> Option<Spanned<Vec<Option<RawTable<RawInstance>>>>> {
+) -> Option<RawList<RawInstance>> {
     let DeValue::Array(list) = value.get_ref() else {
         let problem = format!("wrong type: {}", value.get_ref().type_str());
         sink.push(Some(value.span()), INSTANCE, problem, A_INSTANCES);
