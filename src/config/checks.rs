@@ -2,19 +2,51 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::units::Family;
-
 use super::errors::Sink;
-
-use super::MAX_IFNAME_LEN;
-use super::MAX_NAME_LEN;
+use super::{MAX_IFNAME_LEN, MAX_NAME_LEN, parse_duration};
+use crate::units::Family;
 
 /// What a duration looks like, for type errors and unparsable durations.
 pub(super) const A_DURATION: &str =
     "a whole number with a unit ms, s or m, e.g. \"100ms\", \"1s\", \"2m\"";
+pub(super) const A_INTERFACE: &str = "a Linux interface name: 1 to 15 bytes without '/', ':' or \
+                                      whitespace, not \".\" or \"..\" (it need not exist yet)";
+
+/// What a duration key accepts.
+pub(super) struct DurationRule {
+    pub(super) min: Duration,
+    pub(super) max: Duration,
+    /// The duration must be a whole number of steps.
+    pub(super) step: Duration,
+    pub(super) allowed: &'static str,
+}
+
+/// The duration `text` (at key path `key`) if it follows `rule`; otherwise the problem is
+/// reported at the value.
+pub(super) fn duration(
+    text: &Spanned<String>,
+    key: &str,
+    rule: &DurationRule,
+    sink: &mut Sink<'_>,
+) -> Option<Duration> {
+    sink.verify(text, key, rule.allowed, |t| {
+        let d = parse_duration(t).map_err(|e| format!("\"{t}\" is not a duration: {e}"))?;
+        if d < rule.min || d > rule.max {
+            return Err(format!("\"{t}\" is out of range"));
+        }
+        if d.as_nanos() % rule.step.as_nanos().max(1) != 0 {
+            return Err(format!(
+                "\"{t}\" is not a multiple of {}ms",
+                rule.step.as_millis()
+            ));
+        }
+        Ok(d)
+    })
+}
 
 /// For prose; `Family`'s own `Display` is the lower-case form used in logs and JSON.
 pub(super) fn family_name(family: Family) -> &'static str {

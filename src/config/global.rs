@@ -1,5 +1,6 @@
 //! The `[global]` table.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -12,83 +13,88 @@ use super::{DEFAULT_CONTROL_SOCKET, Global};
 pub(super) const A_GLOBAL: &str = "a [global] table with router_id and control_socket";
 pub(super) const A_ROUTER_ID: &str = "a non-empty string; default: the host name";
 pub(super) const A_SOCKET: &str = "an absolute path; default \"/run/vipd/vipd.sock\"";
+pub(super) const A_SCRIPT_USER: &str = "a user name: 1 to 32 characters from A-Z a-z 0-9 _ . -, \
+                                        not starting with '-' (it must exist when the agent \
+                                        starts); default: the agent's own user, with no \
+                                        capabilities";
 pub(super) const A_GROUP: &str = "a group name: 1 to 32 characters from A-Z a-z 0-9 _ . -, not starting \
                        with '-'; default: none (root only)";
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGlobal {
     router_id: Option<Spanned<String>>,
     control_socket: Option<Spanned<String>>,
     control_group: Option<Spanned<String>>,
+    script_user: Option<Spanned<String>>,
 }
 
-/// `router_id_broken`: `[global]` or its `router_id` had the wrong type (already reported).
+/// The `[global]` table, if any (`broken`: it was not a table, already reported).
 pub(super) fn validate_global(
     raw: Option<RawTable<RawGlobal>>,
-    router_id_broken: bool,
+    broken: bool,
     sink: &mut Sink<'_>,
 ) -> Option<Global> {
-    let (router_id, control_socket, control_group, span) = match raw {
-        Some(g) => {
-            let span = g.raw.span();
-            let g = g.raw.into_inner();
-            (g.router_id, g.control_socket, g.control_group, Some(span))
-        }
-        None => (None, None, None, None),
+    let span = raw.as_ref().map(|g| g.raw.span());
+    let router_id_broken = match &raw {
+        Some(g) => g.broken.contains(&"router_id"),
+        None => broken,
     };
+    let g = raw.map(|g| g.raw.into_inner()).unwrap_or_default();
     let before = sink.error_count();
-    let router_id = match router_id {
-        Some(id) if id.get_ref().is_empty() => {
-            sink.push(
-                Some(id.span()),
-                "global.router_id",
-                "must not be empty",
-                A_ROUTER_ID,
-            );
-            String::new()
-        }
-        Some(id) => id.into_inner(),
-        // Reported as a wrong type; the host name would not be used.
-        None if router_id_broken => String::new(),
-        None => match host_name() {
-            Some(host) => host,
-            None => {
-                sink.push(
-                    span,
-                    "global.router_id",
-                    "is not set and the host name could not be read",
-                    A_ROUTER_ID,
-                );
-                String::new()
+    let router_id = router_id(g.router_id.as_ref(), router_id_broken, span, sink);
+    let control_socket = match &g.control_socket {
+        Some(p) => sink.verify(p, "global.control_socket", A_SOCKET, |p| {
+            if Path::new(p).is_absolute() {
+                Ok(PathBuf::from(p))
+            } else {
+                Err(format!("`{p}` is not an absolute path"))
             }
-        },
+        }),
+        None => Some(PathBuf::from(DEFAULT_CONTROL_SOCKET)),
     };
-    let control_socket = match control_socket {
-        Some(p) if !Path::new(p.get_ref()).is_absolute() => {
-            sink.push(
-                Some(p.span()),
-                "global.control_socket",
-                format!("`{}` is not an absolute path", p.get_ref()),
-                A_SOCKET,
-            );
-            PathBuf::new()
-        }
-        Some(p) => PathBuf::from(p.into_inner()),
-        None => PathBuf::from(DEFAULT_CONTROL_SOCKET),
-    };
-    let control_group = control_group.and_then(|g| match check_group(g.get_ref()) {
-        Ok(()) => Some(g.into_inner()),
-        Err(problem) => {
-            sink.push(Some(g.span()), "global.control_group", problem, A_GROUP);
-            None
-        }
-    });
+    let control_group = g
+        .control_group
+        .as_ref()
+        .and_then(|name| account(name, "global.control_group", A_GROUP, "group", sink));
+    let script_user = g
+        .script_user
+        .as_ref()
+        .and_then(|name| account(name, "global.script_user", A_SCRIPT_USER, "user", sink));
     (sink.error_count() == before).then_some(Global {
-        router_id,
-        control_socket,
+        router_id: router_id?,
+        control_socket: control_socket?,
         control_group,
+        script_user,
     })
+}
+
+/// `router_id`, or the host name by default (`broken`: it had a wrong type, already reported;
+/// the host name would not be used).
+fn router_id(
+    id: Option<&Spanned<String>>,
+    broken: bool,
+    table: Option<Range<usize>>,
+    sink: &mut Sink<'_>,
+) -> Option<String> {
+    match id {
+        Some(id) => sink.verify(id, "global.router_id", A_ROUTER_ID, |id| {
+            if id.is_empty() {
+                Err("must not be empty".to_owned())
+            } else {
+                Ok(id.clone())
+            }
+        }),
+        None if broken => None,
+        None => {
+            let host = host_name();
+            if host.is_none() {
+                let problem = "is not set and the host name could not be read";
+                sink.push(table, "global.router_id", problem, A_ROUTER_ID);
+            }
+            host
+        }
+    }
 }
 
 fn host_name() -> Option<String> {
@@ -103,14 +109,29 @@ fn host_name() -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// The portable user and group name characters (POSIX, as shadow-utils accepts them).
-fn check_group(name: &str) -> Result<(), String> {
+/// The user or group name (`kind`) `name` at key path `key`, if valid.
+fn account(
+    name: &Spanned<String>,
+    key: &str,
+    allowed: &str,
+    kind: &str,
+    sink: &mut Sink<'_>,
+) -> Option<String> {
+    sink.verify(name, key, allowed, |n| {
+        check_account(n, kind).map(|()| n.clone())
+    })
+}
+
+/// A user or group name (`kind`) of the portable characters (POSIX, as shadow-utils accepts
+/// them). Whether it exists is looked up when the agent starts: the file may be checked on
+/// another host.
+fn check_account(name: &str, kind: &str) -> Result<(), String> {
     let portable = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if name.is_empty() || name.len() > 32 {
         return Err(format!("`{name}` is not 1 to 32 characters long"));
     }
     if name.starts_with('-') || !name.chars().all(portable) {
-        return Err(format!("`{name}` is not a valid group name"));
+        return Err(format!("`{name}` is not a valid {kind} name"));
     }
     Ok(())
 }

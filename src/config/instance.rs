@@ -8,22 +8,25 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use toml::Spanned;
 
-use super::checks::{A_DURATION, UniqueNames, check_interface, check_name, family_name};
+use super::checks::{
+    A_DURATION, A_INTERFACE, DurationRule, UniqueNames, check_interface, check_name, duration,
+    family_name,
+};
 use super::errors::Sink;
-use super::schema::{INSTANCE, RawList, RawTable, Table};
+use super::schema::{INSTANCE, Named, RawList, RawSection, RawTable, TRACK, Table};
+use super::track::{RawTrackRef, Trackers, track_list};
 use super::{
     DEFAULT_ADVERT_INTERVAL, DEFAULT_PRIORITY, DEFAULT_VERSION, InstanceConfig, MAX_ADDRESSES,
-    MAX_AUTH_PASS_LEN, VirtualAddress, parse_duration,
+    MAX_AUTH_PASS_LEN, MAX_PREEMPT_DELAY, VirtualAddress, parse_duration,
 };
 use crate::units::{Centisecs, Family, Version};
 
 pub(super) const A_INSTANCES: &str = "one or more [[instance]] tables";
 
 pub(super) const A_NAME: &str = "1 to 64 characters from A-Z a-z 0-9 _ . -, unique among instances";
-pub(super) const A_INTERFACE: &str = "a Linux interface name: 1 to 15 bytes without '/', ':' or \
-                           whitespace, not \".\" or \"..\" (it need not exist yet)";
 pub(super) const A_VRID: &str = "an integer 1..=255";
 pub(super) const A_PRIORITY: &str = "an integer 1..=255 (255 = address owner); default 100";
 pub(super) const A_VERSION: &str = "2 or 3; default 3";
@@ -43,6 +46,16 @@ pub(super) const A_PEER: &str = "a unicast IP address of the instance's family (
 pub(super) const A_AUTH_PASS: &str = "1 to 8 bytes, only with version = 2";
 pub(super) const A_CHECKSUM: &str =
     "true or false, only for version 3 with IPv4 addresses; default true";
+pub(super) const A_PREEMPT_DELAY: &str = "a duration from \"0s\" to \"60m\", e.g. \"30s\"; \
+                                          default \"0s\" (none); only with preempt = true";
+
+/// The preempt delay: up to an hour, to the millisecond.
+const PREEMPT_DELAY: DurationRule = DurationRule {
+    min: Duration::ZERO,
+    max: MAX_PREEMPT_DELAY,
+    step: Duration::from_millis(1),
+    allowed: A_PREEMPT_DELAY,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,17 +71,31 @@ pub(super) struct RawInstance {
     unicast_peers: Option<Spanned<Vec<Spanned<String>>>>,
     auth_pass: Option<Spanned<String>>,
     checksum_ipv4_pseudo_header: Option<Spanned<bool>>,
+    preempt_delay: Option<Spanned<String>>,
+    /// Only makes `track` a known key: the list is taken out before serde sees the table and
+    /// read on its own into `track_list` (see `schema::read_instance`).
+    #[serde(rename = "track")]
+    _track: Option<IgnoredAny>,
+    #[serde(skip)]
+    pub(super) track_list: Option<RawList<RawTrackRef>>,
 }
 
-/// The `[[instance]]` list (`None`: absent, or `broken`: of the wrong type, already reported):
-/// each instance, then what must differ between them.
+impl Named for RawInstance {
+    fn name(&self) -> Option<&Spanned<String>> {
+        self.name.as_ref()
+    }
+}
+
+/// The `[[instance]]` list: each instance, then what must differ between them.
+/// `trackers`: what their `track` entries may name.
 pub(super) fn validate_instances(
-    list: Option<RawList<RawInstance>>,
-    broken: bool,
+    section: RawSection<RawInstance>,
+    trackers: &Trackers,
     sink: &mut Sink<'_>,
 ) -> Vec<InstanceConfig> {
-    let list = match list {
-        None if broken => return Vec::new(),
+    let list = match section.list {
+        // Of the wrong type, already reported.
+        None if section.broken => return Vec::new(),
         None => {
             let problem = "no [[instance]] table: there is nothing to run";
             sink.push(None, INSTANCE, problem, A_INSTANCES);
@@ -87,7 +114,7 @@ pub(super) fn validate_instances(
     let tables = list.into_inner().into_iter().enumerate();
     // An element that is not a table has been reported already.
     for (i, raw) in tables.filter_map(|(i, raw)| Some((i, raw?))) {
-        let checked = validate_instance(i, raw, sink);
+        let checked = validate_instance(i, raw, trackers, sink);
         if let Some(name) = &checked.name {
             names.check(i, name, A_NAME, sink);
         }
@@ -140,7 +167,12 @@ struct Checked {
 
 /// Checks one instance on its own. Each key is checked even when an earlier one was wrong, in
 /// the order of the struct, so that one run reports them all.
-fn validate_instance(i: usize, raw: RawTable<RawInstance>, sink: &mut Sink<'_>) -> Checked {
+fn validate_instance(
+    i: usize,
+    raw: RawTable<RawInstance>,
+    trackers: &Trackers,
+    sink: &mut Sink<'_>,
+) -> Checked {
     let (r, t) = raw.open(format!("instance[{i}]"));
     let before = sink.error_count();
     let name = t.required(r.name, "name", A_NAME, sink).and_then(|n| {
@@ -200,6 +232,13 @@ fn validate_instance(i: usize, raw: RawTable<RawInstance>, sink: &mut Sink<'_>) 
         });
         c.into_inner()
     });
+    let preempt_delay = (r.preempt_delay.as_ref()).map_or(Some(Duration::ZERO), |d| {
+        preempt_delay(d, preempt, &t, sink)
+    });
+    let track = match r.track_list {
+        Some(list) => track_list(list, &t.key(TRACK), trackers, sink),
+        None => Some(Vec::new()),
+    };
 
     let clean = sink.error_count() == before && t.broken.is_empty();
     let build = || {
@@ -213,6 +252,8 @@ fn validate_instance(i: usize, raw: RawTable<RawInstance>, sink: &mut Sink<'_>) 
             family,
             advert_interval: advert_interval?,
             preempt,
+            preempt_delay: preempt_delay?,
+            track: track?,
             virtual_addresses: addresses,
             unicast_peers,
             auth_pass,
@@ -237,6 +278,27 @@ fn validate_instance(i: usize, raw: RawTable<RawInstance>, sink: &mut Sink<'_>) 
         family,
         config,
     }
+}
+
+/// A delay only matters to an instance that preempts; with `preempt = false` it would be a
+/// setting that silently does nothing.
+fn preempt_delay(
+    text: &Spanned<String>,
+    preempt: bool,
+    t: &Table,
+    sink: &mut Sink<'_>,
+) -> Option<Duration> {
+    let key = t.key("preempt_delay");
+    let delay = duration(text, &key, &PREEMPT_DELAY, sink)?;
+    if !preempt && !delay.is_zero() {
+        let problem = format!(
+            "\"{}\" does nothing with preempt = false: this instance never preempts",
+            text.get_ref()
+        );
+        sink.push(Some(text.span()), key, problem, A_PREEMPT_DELAY);
+        return None;
+    }
+    Some(delay)
 }
 
 fn vrid(v: &i64) -> Result<u8, String> {

@@ -3,9 +3,13 @@
 //! Parsing happens in three passes:
 //! 1. a recoverable TOML parse that reports every syntax error it can find;
 //! 2. a walk of the parsed tables that reports every unknown key (with keepalived's names
-//!    translated), then serde of `[global]` and of each `[[instance]]` on its own into
-//!    span-carrying raw structs, dropping and retrying a key with a wrong type;
-//! 3. semantic validation.
+//!    translated), then serde of each table on its own (`[global]`, each `[[instance]]` and
+//!    each entry of its `track` list, each `[[track_script]]`, `[[track_file]]` and
+//!    `[[sync_group]]`) into span-carrying raw structs, dropping and retrying a key with a
+//!    wrong type;
+//! 3. semantic validation: each table, then the references between them (track entries name
+//!    trackers, sync groups name instances), checked against the names as written so that a
+//!    table with an error of its own does not make every reference to it an error too.
 //!
 //! Each pass keeps going after a problem, so that `vipd check` lists them all at once.
 //!
@@ -15,7 +19,8 @@
 //!
 //! Layout: this file holds the public types and the entry points; `errors` the error type and
 //! its collection; `schema` the known keys and pass 2; `keepalived` the hints for keepalived's
-//! keywords; `global` and `instance` the checks of each table; `checks` the value checks they
+//! keywords; `global`, `instance`, `track` (track scripts, track files and an instance's
+//! `track` list) and `sync_group` the checks of each table; `checks` the value checks they
 //! share.
 
 mod checks;
@@ -24,8 +29,10 @@ mod global;
 mod instance;
 mod keepalived;
 mod schema;
+mod sync_group;
 #[cfg(test)]
 mod tests;
+mod track;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -33,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use toml::de::DeTable;
 
 use crate::units::{Centisecs, Family, Version};
@@ -43,7 +51,9 @@ use checks::family_name;
 use errors::{Sink, key_at};
 use global::validate_global;
 use instance::validate_instances;
-use schema::{GLOBAL, INSTANCE, RawFile, read_file};
+use schema::{Known, RawFile, read_file};
+use sync_group::validate_sync_groups;
+use track::{Trackers, validate_track_files, validate_track_scripts};
 
 pub const DEFAULT_PATH: &str = "/etc/vipd/vipd.toml";
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vipd/vipd.sock";
@@ -58,12 +68,33 @@ pub const MAX_IFNAME_LEN: usize = 15;
 pub const MAX_ADDRESSES: usize = 255;
 /// VRRPv2 simple-text authentication carries 8 bytes.
 pub const MAX_AUTH_PASS_LEN: usize = 8;
+/// How often a track script runs when `interval` is not set.
+pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// Check intervals and timeouts are counted in steps of 10 ms, as VRRPv3 counts adverts.
+pub const CHECK_STEP: Duration = Duration::from_millis(10);
+/// The longest check interval (and timeout), and the longest preempt delay: one hour. Longer
+/// is more likely a unit slip ("60m" meant as seconds) than a plan.
+pub const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
+pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(3600);
+/// Rise and fall are counts of consecutive results: 1..=1000.
+pub const MAX_RISE_FALL: u32 = 1000;
+/// A weight moves the priority within 1..=254, a span of 253.
+pub const MAX_TRACK_WEIGHT: i32 = 253;
+/// Linux keeps the first 15 bytes of a process name in `/proc/PID/comm` (`TASK_COMM_LEN` 16
+/// with the terminating NUL).
+pub const MAX_PROCESS_NAME_LEN: usize = 15;
 
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub global: Global,
     pub instances: Vec<InstanceConfig>,
+    /// The `[[track_script]]` tables, in file order; names unique among them.
+    pub track_scripts: Vec<TrackScript>,
+    /// The `[[track_file]]` tables, in file order; names unique among them.
+    pub track_files: Vec<TrackFile>,
+    /// The `[[sync_group]]` tables, in file order; each instance is in at most one.
+    pub sync_groups: Vec<SyncGroup>,
 }
 
 /// The `[global]` table.
@@ -76,6 +107,9 @@ pub struct Global {
     /// A group whose members may use the control socket; `None`: root only. Looked up when
     /// the agent starts, not by `vipd check` (which may run on another host).
     pub control_group: Option<String>,
+    /// The user that track (and notify) commands run as; `None`: the agent's own user, with
+    /// its capabilities dropped. Looked up when the agent starts, like `control_group`.
+    pub script_user: Option<String>,
 }
 
 /// One `[[instance]]`: one virtual router (VRID) for one address family on one interface.
@@ -94,6 +128,13 @@ pub struct InstanceConfig {
     pub advert_interval: Centisecs,
     /// Default true.
     pub preempt: bool,
+    /// Default 0: how long a backup that would preempt waits, counted from start or from
+    /// leaving FAULT with its tracking healthy. At most [`MAX_PREEMPT_DELAY`]; zero whenever
+    /// `preempt` is false.
+    pub preempt_delay: Duration,
+    /// What this instance's priority (or FAULT) depends on, in the configured order; each
+    /// object at most once. Script and file names are those of [`Config`]'s trackers.
+    pub track: Vec<TrackRef>,
     /// At least one, at most 255, in the configured order (sent in that order).
     pub virtual_addresses: Vec<VirtualAddress>,
     /// Empty means multicast (224.0.0.18 / ff02::12).
@@ -104,6 +145,69 @@ pub struct InstanceConfig {
     /// over IPv4 (default true, as keepalived and FRR do); always true for V3 over IPv6 and
     /// always false for V2, so the codec may use it as is.
     pub checksum_ipv4_pseudo_header: bool,
+}
+
+/// One `[[track_script]]`: a command run periodically; exit status 0 is a success.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackScript {
+    pub name: String,
+    /// The argv, never run through a shell. The first element is an absolute path or a bare
+    /// name (looked up in a fixed PATH at start); no element holds a NUL byte.
+    pub command: Vec<String>,
+    /// Default [`DEFAULT_CHECK_INTERVAL`]; a multiple of [`CHECK_STEP`], at least one step and
+    /// at most [`MAX_CHECK_INTERVAL`].
+    pub interval: Duration,
+    /// Default: the interval, and never longer, so a check never runs twice at once. A
+    /// multiple of [`CHECK_STEP`], at least one step.
+    pub timeout: Duration,
+    /// Consecutive successes before the check counts as healthy; 1..=[`MAX_RISE_FALL`].
+    pub rise: u32,
+    /// Consecutive failures before the check counts as failed; 1..=[`MAX_RISE_FALL`].
+    pub fall: u32,
+}
+
+/// One `[[track_file]]`: a file holding an integer (missing or empty: 0).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    pub name: String,
+    /// Absolute, without NUL bytes; it need not exist.
+    pub path: PathBuf,
+}
+
+/// One `[[sync_group]]`: instances that change state together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroup {
+    pub name: String,
+    /// Names of instances of the same file: at least one, each listed once, none in another
+    /// group.
+    pub instances: Vec<String>,
+}
+
+/// One entry of an instance's `track` list. Serialized as written in the file:
+/// `{"script": "haproxy", "weight": -60}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackRef {
+    #[serde(flatten)]
+    pub target: TrackTarget,
+    /// -[`MAX_TRACK_WEIGHT`]..=[`MAX_TRACK_WEIGHT`], default 0. 0: FAULT while the object
+    /// fails; below 0: added to the priority while it fails; above 0: added while it is
+    /// healthy. For a file: multiplied by the file's integer.
+    pub weight: i32,
+}
+
+/// What a [`TrackRef`] watches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackTarget {
+    /// The name of a [`TrackScript`].
+    Script(String),
+    /// The name of a [`TrackFile`].
+    File(String),
+    /// Another interface, by its Linux name; failing while it has no carrier.
+    Interface(String),
+    /// A process name compared with `/proc/PID/comm` of each process: 1 to
+    /// [`MAX_PROCESS_NAME_LEN`] bytes without '/'; failing while no process has it.
+    Process(String),
 }
 
 /// A virtual address with the prefix length it is installed with (`10.0.0.5/24`).
@@ -162,31 +266,64 @@ impl FromStr for VirtualAddress {
 }
 
 impl Config {
-    /// One line for `vipd check`: `2 instances: web (eth0 vrid 51 v3 ipv4, 1 address), ...`.
+    /// One line for `vipd check`: `2 instances: web (eth0 vrid 51 v3 ipv4, 1 address), ...`,
+    /// then the trackers and sync groups when there are any.
     pub fn summary(&self) -> String {
-        let n = self.instances.len();
-        let list: Vec<String> = self
-            .instances
-            .iter()
-            .map(|i| {
-                let count = i.virtual_addresses.len();
-                format!(
-                    "{} ({} vrid {} v{} {}, {count} address{})",
-                    i.name,
-                    i.interface,
-                    i.vrid,
-                    i.version.number(),
-                    i.family,
-                    if count == 1 { "" } else { "es" }
-                )
-            })
+        let instances: Vec<String> = self.instances.iter().map(instance_summary).collect();
+        let mut line = format!(
+            "{}: {}",
+            count(self.instances.len(), "instance", "instances"),
+            instances.join(", ")
+        );
+        let names = |names: Vec<&str>| names.join(", ");
+        let scripts = names(self.track_scripts.iter().map(|t| t.name.as_str()).collect());
+        let files = names(self.track_files.iter().map(|t| t.name.as_str()).collect());
+        let groups: Vec<String> = (self.sync_groups.iter())
+            .map(|g| format!("{} ({})", g.name, g.instances.join(", ")))
             .collect();
-        format!(
-            "{n} instance{}: {}",
-            if n == 1 { "" } else { "s" },
-            list.join(", ")
-        )
+        for (n, one, many, list) in [
+            (
+                self.track_scripts.len(),
+                "track script",
+                "track scripts",
+                scripts,
+            ),
+            (self.track_files.len(), "track file", "track files", files),
+            (
+                self.sync_groups.len(),
+                "sync group",
+                "sync groups",
+                groups.join(", "),
+            ),
+        ] {
+            if n > 0 {
+                line.push_str(&format!("; {}: {list}", count(n, one, many)));
+            }
+        }
+        line
     }
+}
+
+/// `web (eth0 vrid 51 v3 ipv4, 1 address)`, with `, 2 tracked` when it tracks anything.
+fn instance_summary(i: &InstanceConfig) -> String {
+    let tracked = match i.track.len() {
+        0 => String::new(),
+        n => format!(", {n} tracked"),
+    };
+    format!(
+        "{} ({} vrid {} v{} {}, {}{tracked})",
+        i.name,
+        i.interface,
+        i.vrid,
+        i.version.number(),
+        i.family,
+        count(i.virtual_addresses.len(), "address", "addresses"),
+    )
+}
+
+/// `1 address`, `2 addresses`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Reads and parses `path`. A read failure is reported as a [`ConfigError`] too.
@@ -278,12 +415,23 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 // Semantic validation.
 
 fn validate(raw: RawFile, sink: &mut Sink<'_>) -> Option<Config> {
-    let router_id_broken = raw.broken.contains(&GLOBAL)
-        || (raw.global.as_ref()).is_some_and(|g| g.broken.contains(&"router_id"));
-    let global = validate_global(raw.global, router_id_broken, sink);
-    let instances = validate_instances(raw.instance, raw.broken.contains(&INSTANCE), sink);
+    let global = validate_global(raw.global, raw.global_broken, sink);
+    // References are checked against the names as written, so that a table with an error of
+    // its own does not make every reference to it an error too.
+    let trackers = Trackers {
+        scripts: Known::of(&raw.track_script),
+        files: Known::of(&raw.track_file),
+    };
+    let instance_names = Known::of(&raw.instance);
+    let track_scripts = validate_track_scripts(raw.track_script.list, sink);
+    let track_files = validate_track_files(raw.track_file.list, sink);
+    let instances = validate_instances(raw.instance, &trackers, sink);
+    let sync_groups = validate_sync_groups(raw.sync_group.list, &instance_names, sink);
     Some(Config {
         global: global?,
         instances,
+        track_scripts,
+        track_files,
+        sync_groups,
     })
 }

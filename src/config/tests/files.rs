@@ -229,3 +229,138 @@ fn positions_survive_crlf_and_inline_tables() {
                 vrid = 1, virtual_addresses = [\"10.0.0.6\"] },\n]\n";
     check(&one(text), "instance[1].vrid", 3, 44, "already runs VRID 1");
 }
+
+#[test]
+fn health_tracking_and_sync_groups_parse_into_the_types() {
+    let text = r#"
+[global]
+router_id = "r1"
+script_user = "vipd-script"
+
+[[track_script]]
+name = "haproxy"
+command = ["/usr/bin/pgrep", "-x", "haproxy"]
+interval = "2s"
+timeout = "500ms"
+rise = 2
+fall = 3
+
+[[track_script]]
+name = "disk"
+command = ["check-disk"]
+
+[[track_file]]
+name = "maintenance"
+path = "/etc/vipd/maintenance"
+
+[[instance]]
+name = "outside"
+interface = "eth0"
+vrid = 51
+virtual_addresses = ["192.0.2.10/24"]
+preempt_delay = "30s"
+track = [
+  { script = "haproxy", weight = -60 },
+  { script = "disk", weight = 20 },
+  { interface = "eth1" },
+  { file = "maintenance", weight = -1 },
+  { process = "haproxy", weight = -60 },
+]
+
+[[instance]]
+name = "inside"
+interface = "eth1"
+vrid = 52
+virtual_addresses = ["10.0.0.1/24"]
+
+[[sync_group]]
+name = "edge"
+instances = ["outside", "inside"]
+"#;
+    let c = ok(text);
+    assert_eq!(c.global.script_user.as_deref(), Some("vipd-script"));
+    let strings = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        c.track_scripts,
+        [
+            TrackScript {
+                name: "haproxy".to_owned(),
+                command: strings(&["/usr/bin/pgrep", "-x", "haproxy"]),
+                interval: Duration::from_secs(2),
+                timeout: Duration::from_millis(500),
+                rise: 2,
+                fall: 3,
+            },
+            TrackScript {
+                name: "disk".to_owned(),
+                command: strings(&["check-disk"]),
+                interval: DEFAULT_CHECK_INTERVAL,
+                timeout: DEFAULT_CHECK_INTERVAL,
+                rise: 1,
+                fall: 1,
+            },
+        ]
+    );
+    assert_eq!(
+        c.track_files,
+        [TrackFile {
+            name: "maintenance".to_owned(),
+            path: PathBuf::from("/etc/vipd/maintenance"),
+        }]
+    );
+    let track = |target, weight| TrackRef { target, weight };
+    let outside = &c.instances[0];
+    assert_eq!(outside.preempt_delay, Duration::from_secs(30));
+    assert_eq!(
+        outside.track,
+        [
+            track(TrackTarget::Script("haproxy".to_owned()), -60),
+            track(TrackTarget::Script("disk".to_owned()), 20),
+            track(TrackTarget::Interface("eth1".to_owned()), 0),
+            track(TrackTarget::File("maintenance".to_owned()), -1),
+            track(TrackTarget::Process("haproxy".to_owned()), -60),
+        ]
+    );
+    assert_eq!(c.instances[1].preempt_delay, Duration::ZERO);
+    assert!(c.instances[1].track.is_empty());
+    assert_eq!(
+        c.sync_groups,
+        [SyncGroup {
+            name: "edge".to_owned(),
+            instances: strings(&["outside", "inside"]),
+        }]
+    );
+    assert_eq!(
+        c.summary(),
+        "2 instances: outside (eth0 vrid 51 v3 ipv4, 1 address, 5 tracked), inside (eth1 vrid \
+         52 v3 ipv4, 1 address); 2 track scripts: haproxy, disk; 1 track file: maintenance; \
+         1 sync group: edge (outside, inside)"
+    );
+}
+
+#[test]
+fn every_new_error_in_one_run() {
+    let text = "[global]\nscript_user = \"-x\"\n\
+                [[track_script]]\nname = \"chk\"\ncommand = []\nrise = 0\n\
+                [[track_file]]\nname = \"f\"\npath = \"f\"\n\
+                [[instance]]\nname = \"web\"\ninterface = \"eth0\"\nvrid = 1\n\
+                virtual_addresses = [\"10.0.0.5\"]\npreempt_delay = \"2h\"\n\
+                track = [{ script = \"nope\" }, { weight = 1 }]\n\
+                [[sync_group]]\nname = \"g\"\ninstances = [\"db\"]\n";
+    let errors = errs(text);
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "global.script_user",
+            "track_script[0].command",
+            "track_script[0].rise",
+            "track_file[0].path",
+            "instance[0].preempt_delay",
+            "instance[0].track[0].script",
+            "instance[0].track[1]",
+            "sync_group[0].instances[0]",
+        ],
+        "{errors:#?}"
+    );
+}

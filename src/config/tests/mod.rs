@@ -10,18 +10,29 @@ mod global;
 mod instance;
 mod keepalived;
 mod schema;
+mod sync_group;
+mod track;
 
-pub(super) use super::checks::A_DURATION;
+pub(super) use super::checks::{A_DURATION, A_INTERFACE};
 pub(super) use super::errors::MAX_LISTED_ERRORS;
 pub(super) use super::instance::{
-    A_INSTANCES, A_INTERVAL_V2, A_INTERVAL_V3, A_VERSION, A_VIP, A_VRID,
+    A_INSTANCES, A_INTERVAL_V2, A_INTERVAL_V3, A_PREEMPT_DELAY, A_VERSION, A_VIP, A_VRID,
 };
 pub(super) use super::keepalived::KEEPALIVED_NAMES;
 pub(super) use super::schema::Scope;
+pub(super) use super::track::{
+    A_PROCESS, A_SCRIPT_REF, A_TRACK_ENTRY, A_TRACK_INTERVAL, A_TRACKS, A_WEIGHT,
+};
 pub(super) use super::*;
 pub(super) use std::net::{Ipv4Addr, Ipv6Addr};
 
 const FILE: &str = "t.toml";
+
+/// A valid table of each kind, of 3 lines, for the base instance `inst(&[])` (which they
+/// follow at lines 6 to 8, so that a key appended to them is on line 9).
+const SCRIPT_TABLE: &str = "[[track_script]]\nname = \"chk\"\ncommand = [\"/bin/true\"]\n";
+const FILE_TABLE: &str = "[[track_file]]\nname = \"maint\"\npath = \"/etc/vipd/maint\"\n";
+const GROUP_TABLE: &str = "[[sync_group]]\nname = \"edge\"\ninstances = [\"web\"]\n";
 
 /// Keys of the base instance, one per line starting at line 2 (line 1 is `[[instance]]`).
 const BASE: [(&str, &str); 4] = [

@@ -30,7 +30,10 @@ fn instance_must_be_an_array_of_tables() {
 fn unknown_top_level_key() {
     let e = one(&format!("routerid = \"x\"\n{}", inst(&[])));
     check(&e, "routerid", 1, 1, "unknown key `routerid`");
-    assert_eq!(e.allowed, "`global` or `instance`");
+    assert_eq!(
+        e.allowed,
+        "one of `global`, `instance`, `track_script`, `track_file`, `sync_group`"
+    );
 }
 
 #[test]
@@ -78,7 +81,7 @@ fn unknown_keys_type_and_range_errors_all_in_one_run() {
             12,
             "wrong type: string \"high\"",
         ),
-        ("instance[1].track_script", 17, 1, "no health tracking"),
+        ("instance[1].track_script", 17, 1, "`track = [{ script = "),
         ("instance[1].state", 19, 1, "the priority decides"),
     ];
     assert_eq!(errors.len(), expected.len(), "{errors:#?}");
@@ -91,12 +94,31 @@ fn unknown_keys_type_and_range_errors_all_in_one_run() {
 fn known_keys_come_from_the_raw_structs() {
     assert_eq!(
         Scope::Global.known_keys(),
-        ["router_id", "control_socket", "control_group"]
+        [
+            "router_id",
+            "control_socket",
+            "control_group",
+            "script_user"
+        ]
     );
     let instance = Scope::Instance.known_keys();
-    assert_eq!(instance.len(), 11, "{instance:?}");
+    assert_eq!(instance.len(), 13, "{instance:?}");
     assert_eq!(instance.first(), Some(&"name"));
-    assert_eq!(instance.last(), Some(&"checksum_ipv4_pseudo_header"));
+    assert_eq!(
+        instance.last(),
+        Some(&"track"),
+        "the list read on its own is known too"
+    );
+    assert_eq!(
+        Scope::Track.known_keys(),
+        ["script", "file", "interface", "process", "weight"]
+    );
+    assert_eq!(
+        Scope::TrackScript.known_keys(),
+        ["name", "command", "interval", "timeout", "rise", "fall"]
+    );
+    assert_eq!(Scope::TrackFile.known_keys(), ["name", "path"]);
+    assert_eq!(Scope::SyncGroup.known_keys(), ["name", "instances"]);
 }
 
 #[test]
@@ -222,4 +244,55 @@ fn vipd_key_in_the_wrong_table_says_where_it_belongs() {
         1,
         "belongs in the [global] table",
     );
+}
+
+#[test]
+fn new_keys_in_the_wrong_table_say_where_they_belong() {
+    let e = one(&inst(&[("path", "\"/x\"")]));
+    check(
+        &e,
+        "instance[0].path",
+        6,
+        1,
+        "`path` belongs in a [[track_file]] table",
+    );
+    let e = one(&inst(&[("weight", "-10")]));
+    check(
+        &e,
+        "instance[0].weight",
+        6,
+        1,
+        "belongs in an entry of an instance's `track` list",
+    );
+    let e = one(&format!("[global]\ninterval = \"1s\"\n{}", inst(&[])));
+    check(
+        &e,
+        "global.interval",
+        2,
+        1,
+        "belongs in a [[track_script]] table",
+    );
+    let e = one(&format!(
+        "track_script = []\n{}",
+        inst(&[("track_script", "1")])
+    ));
+    assert!(e.problem.contains("keepalived's name"), "{e}");
+    let e = one(&inst(&[("instance", "1")]));
+    check(
+        &e,
+        "instance[0].instance",
+        6,
+        1,
+        "start it with a [[instance]] line",
+    );
+}
+
+#[test]
+fn empty_optional_lists_are_fine() {
+    let c = ok(&format!(
+        "track_script = []\ntrack_file = []\nsync_group = []\n{}",
+        inst(&[("track", "[]")])
+    ));
+    assert!(c.track_scripts.is_empty() && c.track_files.is_empty());
+    assert!(c.sync_groups.is_empty() && c.instances[0].track.is_empty());
 }
