@@ -136,6 +136,10 @@ fn shipped_example_files_are_valid() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/conf/keepalived-interop.toml"),
             1,
         ),
+        (
+            concat!(env!("CARGO_MANIFEST_DIR"), "/conf/tracking.toml"),
+            2,
+        ),
     ] {
         match load(Path::new(path)) {
             Ok(c) => assert_eq!(c.instances.len(), instances, "{path}"),
@@ -155,6 +159,14 @@ fn shipped_example_files_are_valid() {
     .expect("valid");
     assert_eq!(v2.instances[0].version, Version::V2);
     assert!(v2.instances[0].auth_pass.is_some());
+    let tracking = load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/conf/tracking.toml"
+    )))
+    .expect("valid");
+    assert_eq!(tracking.track_scripts.len(), 1);
+    assert_eq!(tracking.track_files.len(), 1);
+    assert_eq!(tracking.sync_groups[0].instances, ["outside", "inside"]);
 }
 
 #[test]
