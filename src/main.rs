@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use vipd::agent::{self, control, logging};
+use vipd::agent::{self, control, logging, runner};
 use vipd::config;
 
 #[derive(Parser)]
@@ -72,6 +72,17 @@ fn check(path: &Path) -> ExitCode {
         return ExitCode::from(1);
     };
     println!("{}: valid: {}", path.display(), cfg.summary());
+    // Warnings only: the file may be checked on another host than the one it runs on,
+    // where `vipd run` refuses these commands.
+    for script in &cfg.track_scripts {
+        if let Err(e) = runner::resolve(&script.command) {
+            eprintln!(
+                "{}: warning: track_script `{}`: {e}; `vipd run` refuses it on this host",
+                path.display(),
+                script.name
+            );
+        }
+    }
     ExitCode::SUCCESS
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::agent::procs;
 use crate::agent::runner::{self, Command, Identity, Outcome, Report};
-use crate::config::Config;
+use crate::config::{Config, TrackTarget};
 use crate::protocol::node::TrackId;
 use crate::protocol::track::CheckResult;
 
@@ -54,24 +54,26 @@ pub struct Checks {
 
 impl Checks {
     /// Resolve every command now: a command that does not exist, is not executable or can
-    /// be changed by someone other than root or its owner stops `vipd run` here.
-    /// `tracks` lists the trackers in the node's order: (script/file/process index).
+    /// be changed by someone other than root or its owner stops `vipd run` here, and so
+    /// does a process that cannot run commands without its capabilities. `order` lists the
+    /// tracked objects in the node's order (`node::tracked_objects`).
     pub fn new(
         config: &Config,
-        order: &[crate::config::TrackTarget],
+        order: &[TrackTarget],
         done: mpsc::UnboundedSender<Done>,
     ) -> Result<Checks, String> {
         let identity = runner::identity(config.global.script_user.as_deref())?;
         let mut checks = Vec::new();
         for target in order {
             checks.push(match target {
-                crate::config::TrackTarget::Script(name) => {
+                TrackTarget::Script(name) => {
                     let script = config
                         .track_scripts
                         .iter()
                         .find(|s| &s.name == name)
                         .ok_or_else(|| format!("track_script `{name}` is not defined"))?;
                     let command = runner::resolve(&script.command)
+                        .and_then(|c| c.usable_by(&identity).map(|()| c))
                         .map_err(|e| format!("track_script `{name}`: {e}"))?;
                     Check::Script {
                         name: name.clone(),
@@ -79,7 +81,7 @@ impl Checks {
                         timeout: script.timeout,
                     }
                 }
-                crate::config::TrackTarget::File(name) => {
+                TrackTarget::File(name) => {
                     let file = config
                         .track_files
                         .iter()
@@ -89,8 +91,8 @@ impl Checks {
                         path: file.path.clone(),
                     }
                 }
-                crate::config::TrackTarget::Process(name) => Check::Process { name: name.clone() },
-                crate::config::TrackTarget::Interface(_) => Check::None,
+                TrackTarget::Process(name) => Check::Process { name: name.clone() },
+                TrackTarget::Interface(_) => Check::None,
             });
         }
         if checks.iter().any(|c| matches!(c, Check::Script { .. })) {

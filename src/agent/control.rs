@@ -14,8 +14,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::protocol::node::{GroupReport, TrackReport};
-use crate::protocol::track::{CheckResult, Kind};
 use crate::protocol::throttle::Throttle;
+use crate::protocol::track::{CheckResult, Kind};
 
 /// The report `vipd status --json` prints. Field names are part of the interface contract.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::agent::checks::{Checks, Done};
 use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
 use crate::agent::lock;
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
@@ -120,6 +121,7 @@ pub struct Agent {
     interfaces: HashMap<String, Option<IfState>>,
     netlink: Netlink,
     frames: FrameSocket,
+    checks: Checks,
     inbound_tx: mpsc::Sender<Inbound>,
     tx_buf: Vec<u8>,
 }
@@ -132,13 +134,15 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     // first one's addresses, and a bad socket path must not surface after the election.
     let _locks = lock::acquire(config_path, socket_path)?;
     let listener = control::bind(socket_path, config.global.control_group.as_deref())?;
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let checks = Checks::new(&config, &node::tracked_objects(&config), done_tx)?;
     let (netlink, mut changes) =
         Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
     let frames =
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
     let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
-    let mut agent = Agent::new(&config, netlink, frames, inbound_tx);
+    let mut agent = Agent::new(&config, netlink, frames, checks, inbound_tx);
     let mut signals = Signals::new()?;
 
     agent.start().await;
@@ -165,6 +169,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
             },
             Some(msg) = inbound.recv() => agent.on_advert(msg).await,
             Some(change) = changes.recv() => agent.on_change(change).await,
+            Some(done) = done_rx.recv() => agent.on_check(done).await,
             Some(reply) = status_rx.recv() => { let _ = reply.send(agent.status()); }
             _ = tokio::time::sleep_until(deadline) => agent.on_timers().await,
             _ = resync.tick() => agent.resync().await,
@@ -212,6 +217,7 @@ impl Agent {
         config: &Config,
         netlink: Netlink,
         frames: FrameSocket,
+        checks: Checks,
         inbound_tx: mpsc::Sender<Inbound>,
     ) -> Agent {
         let mut links: Vec<Link> = Vec::new();
@@ -267,6 +273,7 @@ impl Agent {
             interfaces,
             netlink,
             frames,
+            checks,
             inbound_tx,
             tx_buf: Vec::with_capacity(1500),
         }
@@ -413,6 +420,22 @@ impl Agent {
         self.drain().await;
     }
 
+    async fn on_check(&mut self, done: Done) {
+        if let Some(spec) = self.node.track_spec(done.track) {
+            let name = spec.name.clone();
+            self.checks.note(&done, &name);
+        }
+        let now = self.now();
+        self.node.handle(
+            now,
+            Input::Check {
+                track: done.track,
+                result: done.result,
+            },
+        );
+        self.drain().await;
+    }
+
     /// Netlink says something changed on interface `index`: re-read it, and every watched
     /// name it was or is now.
     async fn on_change(&mut self, change: Change) {
@@ -523,9 +546,7 @@ impl Agent {
                     ifindex,
                     mac,
                 } => self.announce(instance, ifindex, mac),
-                Output::Check { track } => {
-                    tracing::debug!(track, "no checker for this tracker kind yet");
-                }
+                Output::Check { track } => self.checks.start(track),
                 Output::Event(event) => self.log_event(event),
             }
         }

@@ -1,12 +1,13 @@
 //! The I/O shell: one single-threaded tokio event loop ([`event_loop`]) that drives the
 //! protocol core, and the modules it carries out the core's actions with.
+pub mod checks;
 pub mod control;
 pub mod event_loop;
 pub mod lock;
 pub mod logging;
 pub mod netlink;
-pub mod procs;
 pub mod network;
+pub mod procs;
 pub mod receive;
 pub mod runner;
 pub mod signals;

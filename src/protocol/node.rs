@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, VirtualAddress};
+use crate::config::{Config, TrackTarget, VirtualAddress};
 use crate::protocol::fsm::{Action, AdvertIn, Event as FsmEvent, Fsm, OWNER_PRIORITY, Params};
 use crate::protocol::fsm::{Reason, State};
 use crate::protocol::link::{IfAddr, IfState};
@@ -93,8 +93,25 @@ pub struct GroupSpec {
     pub members: Vec<InstanceId>,
 }
 
+/// A track file or process is looked at this often.
+pub const FILE_AND_PROCESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Every object some instance tracks, each once, in the order first named: the node's
+/// [`TrackId`]s, which the agent's checks follow too.
+pub fn tracked_objects(config: &Config) -> Vec<TrackTarget> {
+    let mut targets: Vec<TrackTarget> = Vec::new();
+    for t in config.instances.iter().flat_map(|i| &i.track) {
+        if !targets.contains(&t.target) {
+            targets.push(t.target.clone());
+        }
+    }
+    targets
+}
+
 impl From<&Config> for Spec {
     fn from(config: &Config) -> Spec {
+        let targets = tracked_objects(config);
+        let tracks = targets.iter().map(|t| track_spec(config, t)).collect();
         let instances = config
             .instances
             .iter()
@@ -107,16 +124,67 @@ impl From<&Config> for Spec {
                 priority: c.priority,
                 advert_interval: c.advert_interval,
                 preempt: c.preempt,
-                preempt_delay: Duration::ZERO,
+                preempt_delay: c.preempt_delay,
                 addresses: c.virtual_addresses.clone(),
-                track: Vec::new(),
+                track: c
+                    .track
+                    .iter()
+                    .filter_map(|r| {
+                        let track = targets.iter().position(|t| *t == r.target)?;
+                        Some(TrackUse {
+                            track,
+                            weight: r.weight,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        let groups = config
+            .sync_groups
+            .iter()
+            .map(|g| GroupSpec {
+                name: g.name.clone(),
+                members: g
+                    .instances
+                    .iter()
+                    .filter_map(|name| config.instances.iter().position(|i| &i.name == name))
+                    .collect(),
             })
             .collect();
         Spec {
             instances,
-            tracks: Vec::new(),
-            groups: Vec::new(),
+            tracks,
+            groups,
         }
+    }
+}
+
+fn track_spec(config: &Config, target: &TrackTarget) -> TrackSpec {
+    let simple = |name: &str, kind, interface: &str| TrackSpec {
+        name: name.to_owned(),
+        kind,
+        interface: interface.to_owned(),
+        interval: FILE_AND_PROCESS_INTERVAL,
+        rise: 1,
+        fall: 1,
+    };
+    match target {
+        TrackTarget::Script(name) => match config.track_scripts.iter().find(|s| &s.name == name) {
+            Some(s) => TrackSpec {
+                name: name.clone(),
+                kind: Kind::Script,
+                interface: String::new(),
+                interval: s.interval,
+                rise: s.rise,
+                fall: s.fall,
+            },
+            // The configuration checks every name; a missing one can only come from a
+            // hand-built Config, and is a check that never passes nor fails.
+            None => simple(name, Kind::Script, ""),
+        },
+        TrackTarget::File(name) => simple(name, Kind::File, ""),
+        TrackTarget::Interface(name) => simple(name, Kind::Interface, name),
+        TrackTarget::Process(name) => simple(name, Kind::Process, ""),
     }
 }
 
