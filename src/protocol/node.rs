@@ -683,7 +683,11 @@ impl Node {
                     tracker.verdict.healthy = up;
                 }
                 // The first check runs at once.
-                _ => tracker.next_check = Some(now),
+                _ => {
+                    tracker.next_check = Some(now + tracker.spec.interval);
+                    tracker.running = true;
+                    self.out.push_back(Output::Check { track: t });
+                }
             }
         }
         for i in 0..self.instances.len() {
