@@ -127,6 +127,23 @@ lab_host() {
 	LAB_MAC[$host]=$mac
 }
 
+# lab_link HOST IFACE BRIDGE IPV4/24: a second interface for HOST, veth'd to BRIDGE in the
+# switch namespace (created on first use; another LAN than br0), up.
+lab_link() {
+	local host=$1 ifc=$2 br=$3 v4=$4 n sw
+	n=$(ns "$host")
+	sw=$(ns sw)
+	if ! ip -n "$sw" link show "$br" >/dev/null 2>&1; then
+		ip -n "$sw" link add "$br" type bridge forward_delay 0 mcast_snooping 0
+		ip -n "$sw" link set "$br" up
+	fi
+	ip -n "$sw" link add "v$host$ifc" type veth peer name "$ifc" netns "$n"
+	ip -n "$sw" link set "v$host$ifc" master "$br" up
+	ip netns exec "$n" sysctl -qw "net.ipv6.conf.$ifc.accept_dad=0"
+	ip -n "$n" addr add "$v4" dev "$ifc"
+	ip -n "$n" link set "$ifc" up
+}
+
 # nsx HOST CMD...: run CMD in HOST (never in the background: use ip netns exec for that,
 # so that $! is the process itself).
 nsx() { local h=$1; shift; ip netns exec "$(ns "$h")" "$@"; }
@@ -244,6 +261,11 @@ stop_agent() {
 }
 
 vipd_status() { "$VIPD" status --socket "$LAB_DIR/$1.sock" --json 2>/dev/null; }
+
+# track_field HOST TRACK JQ_PATH: a field of a tracked object in HOST's status, e.g. .verdict.healthy
+track_field() {
+	vipd_status "$1" | jq -r --arg t "$2" ".tracks[] | select(.name == \$t) | $3 | tostring" 2>/dev/null
+}
 
 # vipd_field HOST INSTANCE FIELD (state, priority, master_address, ...)
 vipd_field() {

@@ -59,7 +59,8 @@ pub struct InstanceSpec {
     pub priority: u8,
     pub advert_interval: Centisecs,
     pub preempt: bool,
-    /// A backup preempts only once it has been out of FAULT with healthy tracking this long.
+    /// A backup preempts only once it has run this long since it started, left FAULT or saw
+    /// one of its trackers recover.
     pub preempt_delay: Duration,
     pub addresses: Vec<VirtualAddress>,
     pub track: Vec<TrackUse>,
@@ -781,8 +782,12 @@ impl Node {
         if !self.started {
             return;
         }
+        let recovered = changed && self.tracks[t].verdict.healthy;
         for u in 0..self.tracks[t].users.len() {
             let i = self.tracks[t].users[u];
+            if recovered && !self.instances[i].faults.any() {
+                self.instances[i].ready_since = Some(now);
+            }
             self.reconcile(now, i);
         }
     }
@@ -847,25 +852,23 @@ impl Node {
         }
     }
 
-    /// preempt_delay: a backup preempts only once it has been out of FAULT with every
-    /// tracker healthy for the delay (its caches are cold after a failure).
+    /// preempt_delay: a backup preempts only once it has run that long since it started,
+    /// left FAULT, or saw one of its trackers recover (its service's caches are cold then).
+    /// A tracker that stays failed only lowers the priority; it does not hold preemption
+    /// back for ever.
     fn update_preempt(&mut self, now: Duration, i: InstanceId) {
-        let healthy = !self.instances[i].faults.any()
-            && self.instances[i]
-                .spec
-                .track
-                .iter()
-                .all(|u| self.tracks.get(u.track).is_none_or(|t| t.verdict.healthy));
         let inst = &mut self.instances[i];
-        inst.ready_since = match (healthy, inst.ready_since) {
-            (false, _) => None,
-            (true, None) => Some(now),
-            (true, since) => since,
-        };
+        if inst.faults.any() {
+            inst.ready_since = None;
+        } else if inst.ready_since.is_none() {
+            inst.ready_since = Some(now);
+        }
+        let delay = inst.spec.preempt_delay;
         let allowed = inst.spec.preempt
-            && inst
-                .ready_since
-                .is_some_and(|since| now >= since + inst.spec.preempt_delay);
+            && (delay.is_zero()
+                || inst
+                    .ready_since
+                    .is_some_and(|since| now >= since + delay));
         if allowed != inst.fsm.params().preempt {
             self.feed(now, i, FsmEvent::SetPreempt(allowed), None);
         }
