@@ -865,10 +865,7 @@ impl Node {
         }
         let delay = inst.spec.preempt_delay;
         let allowed = inst.spec.preempt
-            && (delay.is_zero()
-                || inst
-                    .ready_since
-                    .is_some_and(|since| now >= since + delay));
+            && (delay.is_zero() || inst.ready_since.is_some_and(|since| now >= since + delay));
         if allowed != inst.fsm.params().preempt {
             self.feed(now, i, FsmEvent::SetPreempt(allowed), None);
         }
