@@ -53,6 +53,9 @@ pub struct InstanceStatus {
     /// Adverts for this VRID from one of this host's own addresses that vipd did not send:
     /// another VRRP agent (keepalived?) runs the same VRID on this host.
     pub local_source_adverts: u64,
+    /// Adverts from another master heard while master (split brains healing).
+    #[serde(default)]
+    pub master_conflicts: u64,
     /// Why the instance is in FAULT: `interface`, `track:NAME`, `sync_group:NAME`.
     #[serde(default)]
     pub fault_causes: Vec<String>,

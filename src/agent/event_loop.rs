@@ -666,6 +666,15 @@ impl Agent {
                 tracing::warn!(%instance, %src, count,
                     "peer advertises a different address list (accepted, RFC 9568); check both configurations");
             }
+            Event::MasterConflict {
+                instance,
+                peer,
+                peer_priority,
+                priority,
+            } => {
+                tracing::warn!(%instance, %peer, peer_priority, priority,
+                    "another master heard: a split brain is healing");
+            }
             Event::ForeignAdvert {
                 instance,
                 vrid,
@@ -756,6 +765,7 @@ impl Agent {
                     send_errors: inst.send.errors,
                     send_error: inst.send.failing.as_ref().map(|(_, _, e)| e.clone()),
                     local_source_adverts: report.local_source_adverts,
+                    master_conflicts: report.master_conflicts,
                     address_list_mismatches: report.address_list_mismatches,
                     transitions: report.transitions,
                     fault_causes: report.fault_causes,

@@ -300,6 +300,14 @@ pub enum Event {
         src: IpAddr,
         count: u64,
     },
+    /// This master heard another master: a split brain is healing. The one that stays
+    /// master re-announces its addresses at once.
+    MasterConflict {
+        instance: String,
+        peer: IpAddr,
+        peer_priority: u8,
+        priority: u8,
+    },
     /// An advert for this VRID from one of this host's own addresses: another VRRP agent
     /// runs here. Never answered. At most once a minute.
     ForeignAdvert {
@@ -328,6 +336,7 @@ pub struct InstanceReport {
     pub adverts_received: u64,
     pub address_list_mismatches: u64,
     pub local_source_adverts: u64,
+    pub master_conflicts: u64,
     pub transitions: u64,
 }
 
@@ -387,6 +396,7 @@ struct Counters {
     adverts_received: u64,
     address_list_mismatches: u64,
     local_source_adverts: u64,
+    master_conflicts: u64,
     transitions: u64,
 }
 
@@ -732,7 +742,23 @@ impl Node {
                     }));
             }
         }
+        let conflict = inst.fsm.state() == State::Master && advert.priority != 0;
+        if conflict {
+            // Only a master advertises: two masters means a split brain is healing.
+            inst.counters.master_conflicts += 1;
+            self.out.push_back(Output::Event(Event::MasterConflict {
+                instance: inst.spec.name.clone(),
+                peer: advert.src,
+                peer_priority: advert.priority,
+                priority: inst.fsm.effective_priority(),
+            }));
+        }
         self.feed(now, i, FsmEvent::Advert(advert), None);
+        if conflict && self.instances[i].fsm.state() == State::Master {
+            // Still master: clients that followed the other one come back now, not at the
+            // next announcement.
+            self.announce(now, i);
+        }
     }
 
     fn on_address_added(&mut self, i: InstanceId, address: VirtualAddress, created: bool) {
@@ -1173,6 +1199,7 @@ impl Node {
             adverts_received: inst.counters.adverts_received,
             address_list_mismatches: inst.counters.address_list_mismatches,
             local_source_adverts: inst.counters.local_source_adverts,
+            master_conflicts: inst.counters.master_conflicts,
             transitions: inst.counters.transitions,
         })
     }
