@@ -50,7 +50,7 @@ stop_agent b
 
 ka_conf() { # HOST PRIO TRACKED
 	{
-		printf 'global_defs {\n  router_id %s\n}\n' "$1"
+		printf 'global_defs {\n  router_id %s\n  enable_script_security\n  script_user root\n}\n' "$1"
 		if [[ $3 == yes ]]; then
 			printf 'vrrp_script app {\n  script "/usr/bin/test -e %s"\n  interval 1\n  fall 2\n  rise 2\n  weight -60\n}\n' "$HEALTH"
 		fi
