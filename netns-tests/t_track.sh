@@ -10,6 +10,7 @@ lab_init tr
 
 lab_host a 10.99.0.1/24
 lab_host b 10.99.0.2/24
+lab_link a eth1 br1 10.98.0.1/24
 touch "$LAB_DIR/healthy"
 echo 0 >"$LAB_DIR/drain"
 {
@@ -18,7 +19,7 @@ echo 0 >"$LAB_DIR/drain"
 	printf '[[track_script]]\nname = "hang"\ncommand = ["/bin/sh", "-c", "sleep 100 & sleep 100"]\n'
 	printf 'interval = "500ms"\ntimeout = "200ms"\n\n'
 	printf '[[track_file]]\nname = "drain"\npath = "%s/drain"\n\n' "$LAB_DIR"
-	vip_instance 150 100ms 'track = [{ script = "app", weight = -60 }, { script = "hang", weight = -1 }, { file = "drain" }]'
+	vip_instance 150 100ms 'track = [{ script = "app", weight = -60 }, { script = "hang", weight = -1 }, { file = "drain" }, { interface = "eth1" }]'
 } | vipd_conf a
 vip_instance 100 100ms | vipd_conf b
 start_vipd a "$LAB_DIR/a.toml"
@@ -67,4 +68,12 @@ grep -q 'from=master to=fault reason=track_fault' "$LAB_DIR/a.vipd.log" || fail 
 echo 0 >"$LAB_DIR/drain"
 wait_until 5 "a master again after the drain" roles web "$VIP4" a b
 ok "weight-0 track file: fault with its cause, and back"
+
+ip -n "$(ns sw)" link set vaeth1 down
+wait_until 5 "a in fault for its tracked eth1" is_state a web fault
+[[ $(vipd_field a web fault_causes) == '["track:eth1"]' ]] || fail "fault causes: $(vipd_field a web fault_causes)"
+wait_until 3 "b master, the only holder, while a's eth1 is down" b_alone
+ip -n "$(ns sw)" link set vaeth1 up
+wait_until 5 "a master again once eth1 is back" roles web "$VIP4" a b
+ok "tracked interface down: fault with its cause, and back"
 pass
