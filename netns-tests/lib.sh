@@ -272,6 +272,10 @@ vipd_field() {
 	vipd_status "$1" | jq -r --arg n "$2" --arg f "$3" '.instances[] | select(.name == $n) | .[$f] | tostring' 2>/dev/null
 }
 vipd_state() { vipd_field "$1" "$2" state; }
+# field_is HOST INSTANCE FIELD VALUE / field_at_least HOST INSTANCE FIELD N: for wait_until,
+# which runs its command again each time (a "$(...)" argument would be read only once).
+field_is() { [[ $(vipd_field "$1" "$2" "$3") == "$4" ]]; }
+field_at_least() { local v; v=$(vipd_field "$1" "$2" "$3"); [[ $v =~ ^[0-9]+$ ]] && ((v >= $4)); }
 is_state() { [[ $(vipd_state "$1" "$2") == "$3" ]]; } # is_state HOST INSTANCE STATE
 
 # roles INSTANCE ADDR MASTER BACKUP...: MASTER is master and alone holds ADDR, the others backup.

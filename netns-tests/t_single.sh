@@ -48,8 +48,7 @@ ok "the first agent kept its VIP, role and socket"
 
 # Another VRRP agent on a, advertising VRID 51 from a's own address at a higher priority.
 nsx a python3 "$NT_DIR/advert.py" --src 10.99.0.1 --vrid 51 --priority 200 --vip "$VIP4" --count 20
-wait_until 3 "a to count adverts from its own address" \
-	test "$(vipd_field a web local_source_adverts)" -ge 1
+wait_until 3 "a to count adverts from its own address" field_at_least a web local_source_adverts 1
 grep -q 'ERROR.*another VRRP agent on this host' "$LAB_DIR/a.vipd.log" || fail "no ERROR line about the other agent"
 (($(grep -c 'another VRRP agent on this host' "$LAB_DIR/a.vipd.log") == 1)) || fail "the other agent's adverts are logged more than once a minute"
 roles web "$VIP4" a b || fail "a gave up its role to adverts from its own address"

@@ -26,7 +26,7 @@ start_vipd a "$LAB_DIR/a.toml"
 wait_until 5 "a to become master" is_state a web master
 start_vipd b "$LAB_DIR/b.toml"
 wait_until 5 "b to be backup" is_state b web backup
-wait_until 3 "a's effective priority 149 (the hanging check failed)" test "$(vipd_field a web effective_priority)" = 149
+wait_until 3 "a's effective priority 149 (the hanging check failed)" field_is a web effective_priority 149
 ok "a master at 149: 150, minus 1 for the hanging check"
 
 # The hanging check: killed at 200 ms with its process group, every 500 ms; never more than
