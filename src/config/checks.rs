@@ -1,4 +1,5 @@
-//! Checks of values that several tables share: names, interface names, user and group names.
+//! Checks of values that several tables share: names, interface names, durations, and the
+//! argv of a command (a track script's or a notify command's).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -13,6 +14,10 @@ use crate::protocol::units::Family;
 /// What a duration looks like, for type errors and unparsable durations.
 pub(super) const A_DURATION: &str =
     "a whole number with a unit ms, s or m, e.g. \"100ms\", \"1s\", \"2m\"";
+/// An element of an argv.
+pub(super) const A_ARG: &str = "a string without NUL bytes";
+const A_PROGRAM: &str = "an absolute path, or a bare name (no '/', no whitespace) looked up in \
+                         /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 pub(super) const A_INTERFACE: &str = "a Linux interface name: 1 to 15 bytes without '/', ':' or \
                                       whitespace, not \".\" or \"..\" (it need not exist yet)";
 
@@ -156,4 +161,51 @@ impl UniqueNames {
             }
         }
     }
+}
+
+/// The argv of a command (at key path `key`; `allowed`: what the list may be). Commands never
+/// go through a shell, so each argument is its own element, and the program must be found the
+/// same way whatever the agent's working directory.
+pub(super) fn argv(
+    list: Spanned<Vec<Spanned<String>>>,
+    key: &str,
+    allowed: &str,
+    sink: &mut Sink<'_>,
+) -> Option<Vec<String>> {
+    if list.get_ref().is_empty() {
+        let problem = "the list is empty: its first element is the program to run";
+        sink.push(Some(list.span()), key, problem, allowed);
+        return None;
+    }
+    let before = sink.error_count();
+    for (j, arg) in list.get_ref().iter().enumerate() {
+        let key = format!("{key}[{j}]");
+        if arg.get_ref().contains('\0') {
+            let problem = "contains a NUL byte, which no program argument can hold";
+            sink.push(Some(arg.span()), key, problem, A_ARG);
+        } else if j == 0 {
+            sink.verify(arg, key, A_PROGRAM, |p| program(p));
+        }
+    }
+    let argv = list.into_inner().into_iter().map(Spanned::into_inner);
+    (sink.error_count() == before).then(|| argv.collect())
+}
+
+fn program(p: &str) -> Result<(), String> {
+    if p.is_empty() {
+        return Err("the program is empty".to_owned());
+    }
+    if p.contains('/') && !p.starts_with('/') {
+        return Err(format!(
+            "`{p}` is a relative path, which would depend on the agent's working directory"
+        ));
+    }
+    if !p.contains('/') && p.contains(char::is_whitespace) {
+        let words: Vec<&str> = p.split_whitespace().collect();
+        return Err(format!(
+            "`{p}` contains whitespace, like a shell command line; commands run without a \
+             shell, so give each argument its own element: {words:?}"
+        ));
+    }
+    Ok(())
 }

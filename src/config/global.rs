@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::checks::duration;
 use super::errors::Sink;
+use super::notify::NOTIFY_TIMEOUT;
 use super::schema::RawTable;
-use super::{DEFAULT_CONTROL_SOCKET, Global};
+use super::{DEFAULT_CONTROL_SOCKET, DEFAULT_NOTIFY_TIMEOUT, Global};
 
 pub(super) const A_GLOBAL: &str = "a [global] table with router_id and control_socket";
 pub(super) const A_ROUTER_ID: &str = "a non-empty string; default: the host name";
@@ -27,6 +29,7 @@ pub(super) struct RawGlobal {
     control_socket: Option<Spanned<String>>,
     control_group: Option<Spanned<String>>,
     script_user: Option<Spanned<String>>,
+    notify_timeout: Option<Spanned<String>>,
 }
 
 /// The `[global]` table, if any (`broken`: it was not a table, already reported).
@@ -61,11 +64,16 @@ pub(super) fn validate_global(
         .script_user
         .as_ref()
         .and_then(|name| account(name, "global.script_user", A_SCRIPT_USER, "user", sink));
+    let notify_timeout = match &g.notify_timeout {
+        Some(text) => duration(text, "global.notify_timeout", &NOTIFY_TIMEOUT, sink),
+        None => Some(DEFAULT_NOTIFY_TIMEOUT),
+    };
     (sink.error_count() == before).then_some(Global {
         router_id: router_id?,
         control_socket: control_socket?,
         control_group,
         script_user,
+        notify_timeout: notify_timeout?,
     })
 }
 

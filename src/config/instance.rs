@@ -16,6 +16,7 @@ use super::checks::{
     family_name,
 };
 use super::errors::Sink;
+use super::notify::{RawArgv, RawNotify, notify};
 use super::schema::{INSTANCE, Named, RawList, RawSection, RawTable, TRACK, Table};
 use super::track::{RawTrackRef, Trackers, track_list};
 use super::{
@@ -72,6 +73,11 @@ pub(super) struct RawInstance {
     auth_pass: Option<Spanned<String>>,
     checksum_ipv4_pseudo_header: Option<Spanned<bool>>,
     preempt_delay: Option<Spanned<String>>,
+    notify: Option<Spanned<RawArgv>>,
+    notify_master: Option<Spanned<RawArgv>>,
+    notify_backup: Option<Spanned<RawArgv>>,
+    notify_fault: Option<Spanned<RawArgv>>,
+    notify_stop: Option<Spanned<RawArgv>>,
     /// Only makes `track` a known key: the list is taken out before serde sees the table and
     /// read on its own into `track_list` (see `schema::read_instance`).
     #[serde(rename = "track")]
@@ -239,6 +245,14 @@ fn validate_instance(
         Some(list) => track_list(list, &t.key(TRACK), trackers, sink),
         None => Some(Vec::new()),
     };
+    let raw_notify = RawNotify {
+        any: r.notify,
+        master: r.notify_master,
+        backup: r.notify_backup,
+        fault: r.notify_fault,
+        stop: r.notify_stop,
+    };
+    let notify = notify(raw_notify, &t, sink);
 
     let clean = sink.error_count() == before && t.broken.is_empty();
     let build = || {
@@ -262,6 +276,7 @@ fn validate_instance(
                 (Version::V3, Family::V6) => true,
                 (Version::V3, Family::V4) => checksum_setting.unwrap_or(true),
             },
+            notify: notify.clone()?,
         })
     };
     let config = if clean { build() } else { None };

@@ -6,8 +6,11 @@ use super::schema::{GLOBAL, Scope, TOP_KEYS};
 // What vipd lacks, one phrase per feature: change it here when the feature lands.
 const PER_INSTANCE: &str = "vipd tracks per instance: add a `track` list to each member \
                             [[instance]], e.g. `track = [{ script = \"NAME\" }]`";
-const NO_NOTIFY: &str = "vipd has no notify scripts yet";
-const NO_MAIL: &str = "vipd sends no mail alerts yet";
+const NO_MAIL: &str = "vipd sends no mail itself: a `notify` command of the instance or sync \
+                       group can, e.g. notify = [\"/usr/local/bin/vip-mail\"]";
+const NO_FIFO: &str = "vipd has no notify FIFO: give each instance or sync group a `notify` \
+                       command, e.g. notify = [\"/usr/local/bin/vip-changed\"], which gets \
+                       keepalived's arguments INSTANCE|GROUP NAME STATE PRIORITY";
 const NO_SOURCE: &str = "vipd has no such setting: the source is the interface's primary \
                          address, or its IPv6 link-local address";
 
@@ -47,6 +50,10 @@ pub(super) const KEEPALIVED_NAMES: &[(Scope, &str, &str)] = &[
     (Scope::Global, "notification_email_from", NO_MAIL),
     (Scope::Global, "smtp_server", NO_MAIL),
     (Scope::Global, "smtp_connect_timeout", NO_MAIL),
+    (Scope::Global, "notify_fifo", NO_FIFO),
+    (Scope::Global, "notify_fifo_script", NO_FIFO),
+    (Scope::Global, "vrrp_notify_fifo", NO_FIFO),
+    (Scope::Global, "vrrp_notify_fifo_script", NO_FIFO),
     (
         Scope::Global,
         "enable_script_security",
@@ -92,11 +99,7 @@ pub(super) const KEEPALIVED_NAMES: &[(Scope, &str, &str)] = &[
     (Scope::SyncGroup, "track_interface", PER_INSTANCE),
     (Scope::SyncGroup, "track_file", PER_INSTANCE),
     (Scope::SyncGroup, "track_process", PER_INSTANCE),
-    (Scope::SyncGroup, "notify", NO_NOTIFY),
-    (Scope::SyncGroup, "notify_master", NO_NOTIFY),
-    (Scope::SyncGroup, "notify_backup", NO_NOTIFY),
-    (Scope::SyncGroup, "notify_fault", NO_NOTIFY),
-    (Scope::SyncGroup, "notify_stop", NO_NOTIFY),
+    (Scope::SyncGroup, "smtp_alert", NO_MAIL),
     (
         Scope::Instance,
         "advert_int",
@@ -169,11 +172,19 @@ pub(super) const KEEPALIVED_NAMES: &[(Scope, &str, &str)] = &[
         "vipd has no such option yet: an instance always goes to FAULT when its interface \
          loses carrier or its primary address",
     ),
-    (Scope::Instance, "notify", NO_NOTIFY),
-    (Scope::Instance, "notify_master", NO_NOTIFY),
-    (Scope::Instance, "notify_backup", NO_NOTIFY),
-    (Scope::Instance, "notify_fault", NO_NOTIFY),
-    (Scope::Instance, "notify_stop", NO_NOTIFY),
+    (
+        Scope::Instance,
+        "notify_master_rx_lower_pri",
+        "vipd runs no command for it: a master that hears a lower-priority master keeps the \
+         role, re-announces at once, logs it and counts it (`master_conflicts` in `vipd \
+         status`)",
+    ),
+    (
+        Scope::Instance,
+        "notify_deleted",
+        "vipd has no DELETED state: an instance that leaves runs `notify_stop`, and `notify` \
+         gets STOP",
+    ),
     (Scope::Instance, "smtp_alert", NO_MAIL),
     (
         Scope::Instance,

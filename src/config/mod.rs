@@ -20,14 +20,16 @@
 //! Layout: this file holds the public types and the entry points; `errors` the error type and
 //! its collection; `schema` the known keys and pass 2; `keepalived` the hints for keepalived's
 //! keywords; `global`, `instance`, `track` (track scripts, track files and an instance's
-//! `track` list) and `sync_group` the checks of each table; `checks` the value checks they
-//! share.
+//! `track` list) and `sync_group` the checks of each table; `notify` the notify commands of
+//! instances and sync groups and `notify_timeout`; `checks` the value checks they share
+//! (among them the argv of a command, track script or notify).
 
 mod checks;
 mod errors;
 mod global;
 mod instance;
 mod keepalived;
+mod notify;
 mod schema;
 mod sync_group;
 #[cfg(test)]
@@ -80,6 +82,11 @@ pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(3600);
 pub const MAX_RISE_FALL: u32 = 1000;
 /// A weight moves the priority within 1..=254, a span of 253.
 pub const MAX_TRACK_WEIGHT: i32 = 253;
+/// How long a notify command may run before it is killed with its process group, when
+/// `notify_timeout` is not set.
+pub const DEFAULT_NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest `notify_timeout`: one hour, like the check interval.
+pub const MAX_NOTIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Linux keeps the first 15 bytes of a process name in `/proc/PID/comm` (`TASK_COMM_LEN` 16
 /// with the terminating NUL).
 pub const MAX_PROCESS_NAME_LEN: usize = 15;
@@ -110,6 +117,10 @@ pub struct Global {
     /// The user that track (and notify) commands run as; `None`: the agent's own user, with
     /// its capabilities dropped. Looked up when the agent starts, like `control_group`.
     pub script_user: Option<String>,
+    /// A notify command still running this long after it started is killed with its process
+    /// group. Default [`DEFAULT_NOTIFY_TIMEOUT`]; a multiple of [`CHECK_STEP`], at least one
+    /// step and at most [`MAX_NOTIFY_TIMEOUT`].
+    pub notify_timeout: Duration,
 }
 
 /// One `[[instance]]`: one virtual router (VRID) for one address family on one interface.
@@ -145,6 +156,8 @@ pub struct InstanceConfig {
     /// over IPv4 (default true, as keepalived and FRR do); always true for V3 over IPv6 and
     /// always false for V2, so the codec may use it as is.
     pub checksum_ipv4_pseudo_header: bool,
+    /// The commands run when the instance changes state; default: none.
+    pub notify: Notify,
 }
 
 /// One `[[track_script]]`: a command run periodically; exit status 0 is a success.
@@ -181,6 +194,62 @@ pub struct SyncGroup {
     /// Names of instances of the same file: at least one, each listed once, none in another
     /// group.
     pub instances: Vec<String>,
+    /// The commands run when the group changes state; default: none. Left out of the
+    /// serialized form when empty.
+    #[serde(default, skip_serializing_if = "Notify::is_empty")]
+    pub notify: Notify,
+}
+
+/// The notify commands of an instance or a sync group, each an argv like
+/// [`TrackScript::command`]: never run through a shell; the first element an absolute path or
+/// a bare name (looked up in a fixed PATH at start); no element holds a NUL byte. Each is run
+/// as `script_user` without capabilities, with the `VIPD_*` environment, and killed with its
+/// process group after [`Global::notify_timeout`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notify {
+    /// `notify`: run on every state change, with keepalived's positional arguments
+    /// `INSTANCE|GROUP NAME STATE PRIORITY` appended (STATE one of MASTER BACKUP FAULT STOP).
+    pub any: Option<Vec<String>>,
+    /// `notify_master`, run as is (nothing appended) on becoming MASTER; likewise below.
+    pub master: Option<Vec<String>>,
+    /// `notify_backup`.
+    pub backup: Option<Vec<String>>,
+    /// `notify_fault`.
+    pub fault: Option<Vec<String>>,
+    /// `notify_stop`: the instance leaves (the agent stops).
+    pub stop: Option<Vec<String>>,
+}
+
+/// The keys of the [`Notify`] fields, in the order of its fields.
+const NOTIFY_KEYS: [&str; 5] = [
+    "notify",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+];
+
+impl Notify {
+    /// No command is configured.
+    pub fn is_empty(&self) -> bool {
+        self.commands().next().is_none()
+    }
+
+    /// Every configured argv with its key name (`notify`, `notify_master`, ...), in the order
+    /// of the fields, for start-up checks.
+    pub fn commands(&self) -> impl Iterator<Item = (&'static str, &Vec<String>)> {
+        let fields = [
+            &self.any,
+            &self.master,
+            &self.backup,
+            &self.fault,
+            &self.stop,
+        ];
+        NOTIFY_KEYS
+            .into_iter()
+            .zip(fields)
+            .filter_map(|(key, command)| Some((key, command.as_ref()?)))
+    }
 }
 
 /// One entry of an instance's `track` list. Serialized as written in the file:
@@ -279,7 +348,13 @@ impl Config {
         let scripts = names(self.track_scripts.iter().map(|t| t.name.as_str()).collect());
         let files = names(self.track_files.iter().map(|t| t.name.as_str()).collect());
         let groups: Vec<String> = (self.sync_groups.iter())
-            .map(|g| format!("{} ({})", g.name, g.instances.join(", ")))
+            .map(|g| {
+                let notify = match notify_count(&g.notify) {
+                    Some(n) => format!("; {n}"),
+                    None => String::new(),
+                };
+                format!("{} ({}{notify})", g.name, g.instances.join(", "))
+            })
             .collect();
         for (n, one, many, list) in [
             (
@@ -304,14 +379,19 @@ impl Config {
     }
 }
 
-/// `web (eth0 vrid 51 v3 ipv4, 1 address)`, with `, 2 tracked` when it tracks anything.
+/// `web (eth0 vrid 51 v3 ipv4, 1 address)`, with `, 2 tracked` when it tracks anything and
+/// `, 1 notify command` when it has any.
 fn instance_summary(i: &InstanceConfig) -> String {
     let tracked = match i.track.len() {
         0 => String::new(),
         n => format!(", {n} tracked"),
     };
+    let notify = match notify_count(&i.notify) {
+        Some(n) => format!(", {n}"),
+        None => String::new(),
+    };
     format!(
-        "{} ({} vrid {} v{} {}, {}{tracked})",
+        "{} ({} vrid {} v{} {}, {}{tracked}{notify})",
         i.name,
         i.interface,
         i.vrid,
@@ -319,6 +399,14 @@ fn instance_summary(i: &InstanceConfig) -> String {
         i.family,
         count(i.virtual_addresses.len(), "address", "addresses"),
     )
+}
+
+/// `2 notify commands`, or `None` when there is none.
+fn notify_count(notify: &Notify) -> Option<String> {
+    match notify.commands().count() {
+        0 => None,
+        n => Some(count(n, "notify command", "notify commands")),
+    }
 }
 
 /// `1 address`, `2 addresses`.

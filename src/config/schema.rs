@@ -11,7 +11,8 @@ use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::checks::{A_DURATION, A_INTERFACE};
+use super::NOTIFY_KEYS;
+use super::checks::{A_ARG, A_DURATION, A_INTERFACE};
 use super::errors::{Sink, key_in};
 use super::global::{A_GLOBAL, A_GROUP, A_ROUTER_ID, A_SCRIPT_USER, A_SOCKET, RawGlobal};
 use super::instance::{
@@ -19,11 +20,12 @@ use super::instance::{
     A_PRIORITY, A_VERSION, A_VIP, A_VIPS, A_VRID, RawInstance,
 };
 use super::keepalived::hint;
+use super::notify::{A_NOTIFY, A_NOTIFY_TIMEOUT};
 use super::sync_group::{A_GROUP_MEMBER, A_GROUP_MEMBERS, A_GROUP_NAME, A_GROUPS, RawSyncGroup};
 use super::track::{
-    A_ARG, A_COMMAND, A_FALL, A_FILE_NAME, A_FILE_PATH, A_FILE_REF, A_PROCESS, A_RISE,
-    A_SCRIPT_NAME, A_SCRIPT_REF, A_TIMEOUT, A_TRACK_ENTRY, A_TRACK_FILES, A_TRACK_INTERVAL,
-    A_TRACK_SCRIPTS, A_TRACKS, A_WEIGHT, RawTrackFile, RawTrackRef, RawTrackScript,
+    A_COMMAND, A_FALL, A_FILE_NAME, A_FILE_PATH, A_FILE_REF, A_PROCESS, A_RISE, A_SCRIPT_NAME,
+    A_SCRIPT_REF, A_TIMEOUT, A_TRACK_ENTRY, A_TRACK_FILES, A_TRACK_INTERVAL, A_TRACK_SCRIPTS,
+    A_TRACKS, A_WEIGHT, RawTrackFile, RawTrackRef, RawTrackScript,
 };
 
 /// What a key accepts, for type errors; `key` has its `[n]` indices removed.
@@ -34,6 +36,7 @@ pub(super) fn allowed_for(key: &str, element: bool) -> Option<&'static str> {
         ("global.control_socket", _) => A_SOCKET,
         ("global.control_group", _) => A_GROUP,
         ("global.script_user", _) => A_SCRIPT_USER,
+        ("global.notify_timeout", _) => A_NOTIFY_TIMEOUT,
         ("instance", false) => A_INSTANCES,
         ("instance", true) => "an [[instance]] table",
         ("instance.name", _) => A_NAME,
@@ -57,8 +60,22 @@ pub(super) fn allowed_for(key: &str, element: bool) -> Option<&'static str> {
         ("instance.track.interface", _) => A_INTERFACE,
         ("instance.track.process", _) => A_PROCESS,
         ("instance.track.weight", _) => A_WEIGHT,
+        _ if is_notify(key) => {
+            if element {
+                A_ARG
+            } else {
+                A_NOTIFY
+            }
+        }
         _ => return allowed_for_trackers(key, element),
     })
+}
+
+/// `instance.notify_master`, `sync_group.notify`...
+fn is_notify(key: &str) -> bool {
+    let field = key.strip_prefix("instance.");
+    let field = field.or_else(|| key.strip_prefix("sync_group."));
+    field.is_some_and(|f| NOTIFY_KEYS.contains(&f))
 }
 
 /// [`allowed_for`] the top-level tables other than `[global]` and `[[instance]]`.

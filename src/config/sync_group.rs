@@ -9,6 +9,7 @@ use toml::Spanned;
 use super::SyncGroup;
 use super::checks::{UniqueNames, check_name};
 use super::errors::Sink;
+use super::notify::{RawArgv, RawNotify, notify};
 use super::schema::{Known, RawList, RawTable, SYNC_GROUP, Table};
 
 pub(super) const A_GROUPS: &str = "one or more [[sync_group]] tables";
@@ -25,6 +26,11 @@ pub(super) const A_GROUP_MEMBER: &str = "the name of an [[instance]] of this fil
 pub(super) struct RawSyncGroup {
     name: Option<Spanned<String>>,
     instances: Option<Spanned<Vec<Spanned<String>>>>,
+    notify: Option<Spanned<RawArgv>>,
+    notify_master: Option<Spanned<RawArgv>>,
+    notify_backup: Option<Spanned<RawArgv>>,
+    notify_fault: Option<Spanned<RawArgv>>,
+    notify_stop: Option<Spanned<RawArgv>>,
 }
 
 /// The group each instance is in: its index, its name (if valid) and the line of the entry.
@@ -71,12 +77,21 @@ fn sync_group(
     let members = t
         .required(r.instances, "instances", A_GROUP_MEMBERS, sink)
         .map(|list| members(list, &t, &group, instances, membership, sink));
+    let raw_notify = RawNotify {
+        any: r.notify,
+        master: r.notify_master,
+        backup: r.notify_backup,
+        fault: r.notify_fault,
+        stop: r.notify_stop,
+    };
+    let notify = notify(raw_notify, &t, sink);
     if sink.error_count() != before || !t.broken.is_empty() {
         return None;
     }
     Some(SyncGroup {
         name: name?,
         instances: members?,
+        notify: notify?,
     })
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::checks::{
-    A_INTERFACE, DurationRule, UniqueNames, check_interface, check_name, duration,
+    A_INTERFACE, DurationRule, UniqueNames, argv, check_interface, check_name, duration,
 };
 use super::errors::Sink;
 use super::schema::{Known, Named, RawList, RawTable, TRACK_FILE, TRACK_SCRIPT, Table};
@@ -30,9 +30,6 @@ pub(super) const A_COMMAND: &str = "a list: the program and its arguments, e.g. 
                                     shell; the program is an absolute path, or a bare name \
                                     looked up in /usr/local/sbin:/usr/local/bin:/usr/sbin:\
                                     /usr/bin:/sbin:/bin";
-pub(super) const A_ARG: &str = "a string without NUL bytes";
-const A_PROGRAM: &str = "an absolute path, or a bare name (no '/', no whitespace) looked up in \
-                         /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 pub(super) const A_TRACK_INTERVAL: &str =
     "a duration from \"10ms\" to \"60m\" in steps of 10ms, e.g. \"1s\"; default \"1s\"";
 pub(super) const A_TIMEOUT: &str =
@@ -145,7 +142,7 @@ fn track_script(
     let name = tracker_name(r.name, i, &t, A_SCRIPT_NAME, names, sink);
     let command = t
         .required(r.command, "command", A_COMMAND, sink)
-        .and_then(|list| command(list, &t.key("command"), sink));
+        .and_then(|list| argv(list, &t.key("command"), A_COMMAND, sink));
     let interval = match &r.interval {
         Some(text) => duration(text, &t.key("interval"), &INTERVAL, sink),
         None if t.is_broken("interval") => None,
@@ -183,52 +180,6 @@ fn tracker_name(
     sink.verify(&name, t.key("name"), allowed, |n| check_name(n))?;
     names.check(i, &name, allowed, sink);
     Some(name.into_inner())
-}
-
-/// The argv of a check. Commands never go through a shell, so each argument is its own
-/// element, and the program must be found the same way whatever the agent's working
-/// directory.
-fn command(
-    list: Spanned<Vec<Spanned<String>>>,
-    key: &str,
-    sink: &mut Sink<'_>,
-) -> Option<Vec<String>> {
-    if list.get_ref().is_empty() {
-        let problem = "the list is empty: its first element is the program to run";
-        sink.push(Some(list.span()), key, problem, A_COMMAND);
-        return None;
-    }
-    let before = sink.error_count();
-    for (j, arg) in list.get_ref().iter().enumerate() {
-        let key = format!("{key}[{j}]");
-        if arg.get_ref().contains('\0') {
-            let problem = "contains a NUL byte, which no program argument can hold";
-            sink.push(Some(arg.span()), key, problem, A_ARG);
-        } else if j == 0 {
-            sink.verify(arg, key, A_PROGRAM, |p| program(p));
-        }
-    }
-    let argv = list.into_inner().into_iter().map(Spanned::into_inner);
-    (sink.error_count() == before).then(|| argv.collect())
-}
-
-fn program(p: &str) -> Result<(), String> {
-    if p.is_empty() {
-        return Err("the program is empty".to_owned());
-    }
-    if p.contains('/') && !p.starts_with('/') {
-        return Err(format!(
-            "`{p}` is a relative path, which would depend on the agent's working directory"
-        ));
-    }
-    if !p.contains('/') && p.contains(char::is_whitespace) {
-        let words: Vec<&str> = p.split_whitespace().collect();
-        return Err(format!(
-            "`{p}` contains whitespace, like a shell command line; commands run without a \
-             shell, so give each argument its own element: {words:?}"
-        ));
-    }
-    Ok(())
 }
 
 /// A check still running at the next interval would have to overlap the next one, or delay

@@ -340,6 +340,7 @@ instances = ["outside", "inside"]
         [SyncGroup {
             name: "edge".to_owned(),
             instances: strings(&["outside", "inside"]),
+            notify: Notify::default(),
         }]
     );
     assert_eq!(
@@ -375,4 +376,41 @@ fn every_new_error_in_one_run() {
         ],
         "{errors:#?}"
     );
+}
+
+#[test]
+fn commented_notify_examples_are_valid_when_uncommented() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/conf/vipd.toml");
+    let text = std::fs::read_to_string(path).expect("readable");
+    // The notify keys, and the sync group they are shown in.
+    let group = [
+        "[[sync_group]]",
+        "name = \"lb\"",
+        "instances = [\"web\", \"db\"]",
+    ];
+    let example =
+        |line: &str| (line.starts_with("notify") && line.contains(" = ")) || group.contains(&line);
+    let uncommented: Vec<&str> = text
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if example(rest) => rest,
+            _ => line,
+        })
+        .collect();
+    let c = ok(&uncommented.join("\n"));
+    assert_eq!(c.global.notify_timeout, DEFAULT_NOTIFY_TIMEOUT);
+    let keys: Vec<&str> = c.instances[0].notify.commands().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "notify",
+            "notify_master",
+            "notify_backup",
+            "notify_fault",
+            "notify_stop"
+        ]
+    );
+    assert!(c.instances[1].notify.is_empty());
+    assert_eq!(c.sync_groups.len(), 1);
+    assert!(c.sync_groups[0].notify.master.is_some());
 }

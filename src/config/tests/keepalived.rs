@@ -69,11 +69,8 @@ fn keepalived_names_cover_the_common_keywords() {
         "track_interface",
         "track_file",
         "track_process",
-        "notify",
-        "notify_master",
-        "notify_backup",
-        "notify_fault",
-        "notify_stop",
+        "notify_master_rx_lower_pri",
+        "notify_deleted",
         "use_vmac",
         "garp_master_refresh",
         "smtp_alert",
@@ -133,9 +130,6 @@ fn keepalived_tracking_names_point_at_vipd_tracking() {
             .any(|&(_, n, _)| n == "preempt_delay")
     );
     ok(&inst(&[("preempt_delay", "\"1s\"")]));
-    // Not there yet.
-    let e = one(&inst(&[("notify_master", "[\"/bin/true\"]")]));
-    assert!(e.problem.contains("no notify scripts yet"), "{e}");
     let e = one(&format!(
         "{}{SCRIPT_TABLE}script = \"/bin/check\"\n",
         inst(&[])
@@ -159,4 +153,74 @@ fn keepalived_top_level_names_are_recognised_inside_a_table() {
         1,
         "keepalived's name; vipd calls it `[[sync_group]]`",
     );
+}
+
+#[test]
+fn keepalived_notify_keys_are_vipd_keys_now() {
+    for name in [
+        "notify",
+        "notify_master",
+        "notify_backup",
+        "notify_fault",
+        "notify_stop",
+    ] {
+        assert!(
+            !KEEPALIVED_NAMES.iter().any(|&(_, n, _)| n == name),
+            "{name} is still listed as keepalived's"
+        );
+        assert!(Scope::Instance.known_keys().contains(&name), "{name}");
+        assert!(Scope::SyncGroup.known_keys().contains(&name), "{name}");
+        ok(&inst(&[(name, "[\"/bin/true\"]")]));
+        ok(&format!(
+            "{}{GROUP_TABLE}{name} = [\"/bin/true\"]\n",
+            inst(&[])
+        ));
+    }
+    assert!(
+        !KEEPALIVED_NAMES
+            .iter()
+            .any(|&(_, _, hint)| hint.contains("yet") && hint.contains("notify"))
+    );
+}
+
+#[test]
+fn keepalived_notify_keywords_vipd_lacks_say_what_to_do() {
+    let e = one(&inst(&[("notify_master_rx_lower_pri", "\"/bin/x\"")]));
+    check(
+        &e,
+        "instance[0].notify_master_rx_lower_pri",
+        6,
+        1,
+        "keepalived's name; vipd runs no command for it",
+    );
+    assert!(e.problem.contains("`master_conflicts`"), "{e}");
+    let e = one(&inst(&[("notify_deleted", "true")]));
+    check(
+        &e,
+        "instance[0].notify_deleted",
+        6,
+        1,
+        "no DELETED state: an instance that leaves runs `notify_stop`",
+    );
+    let e = one(&inst(&[("smtp_alert", "true")]));
+    check(
+        &e,
+        "instance[0].smtp_alert",
+        6,
+        1,
+        "vipd sends no mail itself: a `notify` command",
+    );
+    let e = one(&format!("{}{GROUP_TABLE}smtp_alert = true\n", inst(&[])));
+    check(
+        &e,
+        "sync_group[0].smtp_alert",
+        9,
+        1,
+        "vipd sends no mail itself",
+    );
+    let e = one(&format!(
+        "[global]\nnotify_fifo = \"/run/fifo\"\n{}",
+        inst(&[])
+    ));
+    check(&e, "global.notify_fifo", 2, 1, "vipd has no notify FIFO");
 }

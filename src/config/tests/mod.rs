@@ -9,16 +9,18 @@ mod files;
 mod global;
 mod instance;
 mod keepalived;
+mod notify;
 mod schema;
 mod sync_group;
 mod track;
 
-pub(super) use super::checks::{A_DURATION, A_INTERFACE};
+pub(super) use super::checks::{A_ARG, A_DURATION, A_INTERFACE};
 pub(super) use super::errors::MAX_LISTED_ERRORS;
 pub(super) use super::instance::{
     A_INSTANCES, A_INTERVAL_V2, A_INTERVAL_V3, A_PREEMPT_DELAY, A_VERSION, A_VIP, A_VRID,
 };
 pub(super) use super::keepalived::KEEPALIVED_NAMES;
+pub(super) use super::notify::{A_NOTIFY, A_NOTIFY_TIMEOUT, Split, split_line};
 pub(super) use super::schema::Scope;
 pub(super) use super::track::{
     A_PROCESS, A_SCRIPT_REF, A_TRACK_ENTRY, A_TRACK_INTERVAL, A_TRACKS, A_WEIGHT,

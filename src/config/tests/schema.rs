@@ -71,7 +71,7 @@ fn unknown_keys_type_and_range_errors_all_in_one_run() {
     let expected = [
         ("global_defs", 1, 1, "vipd calls it `[global]`"),
         ("global.routerid", 3, 1, "did you mean `router_id`?"),
-        ("global.smtp_server", 4, 1, "no mail alerts"),
+        ("global.smtp_server", 4, 1, "vipd sends no mail itself"),
         ("instance[0].vrid", 8, 8, "300 is out of range"),
         ("instance[0].advert_int", 9, 1, "`advert_interval`"),
         ("instance[0].nopreempt", 11, 1, "`preempt = false`"),
@@ -98,11 +98,12 @@ fn known_keys_come_from_the_raw_structs() {
             "router_id",
             "control_socket",
             "control_group",
-            "script_user"
+            "script_user",
+            "notify_timeout"
         ]
     );
     let instance = Scope::Instance.known_keys();
-    assert_eq!(instance.len(), 13, "{instance:?}");
+    assert_eq!(instance.len(), 18, "{instance:?}");
     assert_eq!(instance.first(), Some(&"name"));
     assert_eq!(
         instance.last(),
@@ -118,7 +119,17 @@ fn known_keys_come_from_the_raw_structs() {
         ["name", "command", "interval", "timeout", "rise", "fall"]
     );
     assert_eq!(Scope::TrackFile.known_keys(), ["name", "path"]);
-    assert_eq!(Scope::SyncGroup.known_keys(), ["name", "instances"]);
+    let notify = [
+        "notify",
+        "notify_master",
+        "notify_backup",
+        "notify_fault",
+        "notify_stop",
+    ];
+    assert!(notify.iter().all(|k| instance.contains(k)), "{instance:?}");
+    let group = Scope::SyncGroup.known_keys();
+    assert_eq!(group.get(..2), Some(&["name", "instances"][..]));
+    assert_eq!(group.get(2..), Some(&notify[..]));
 }
 
 #[test]

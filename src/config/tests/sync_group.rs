@@ -22,6 +22,7 @@ fn sync_group_parses() {
         [SyncGroup {
             name: "edge".to_owned(),
             instances: vec!["web".to_owned(), "db".to_owned()],
+            notify: Notify::default(),
         }]
     );
     // One member is allowed: a group of one does nothing yet, but a second can be added
