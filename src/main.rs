@@ -74,12 +74,23 @@ fn check(path: &Path) -> ExitCode {
     println!("{}: valid: {}", path.display(), cfg.summary());
     // Warnings only: the file may be checked on another host than the one it runs on,
     // where `vipd run` refuses these commands.
-    for script in &cfg.track_scripts {
-        if let Err(e) = runner::resolve(&script.command) {
+    let tracks = cfg
+        .track_scripts
+        .iter()
+        .map(|s| (format!("track_script `{}`", s.name), &s.command));
+    let instances = cfg.instances.iter().flat_map(|i| {
+        (i.notify.commands())
+            .map(move |(key, argv)| (format!("instance `{}`: {key}", i.name), argv))
+    });
+    let groups = cfg.sync_groups.iter().flat_map(|g| {
+        (g.notify.commands())
+            .map(move |(key, argv)| (format!("sync_group `{}`: {key}", g.name), argv))
+    });
+    for (what, argv) in tracks.chain(instances).chain(groups) {
+        if let Err(e) = runner::resolve(argv) {
             eprintln!(
-                "{}: warning: track_script `{}`: {e}; `vipd run` refuses it on this host",
-                path.display(),
-                script.name
+                "{}: warning: {what}: {e}; `vipd run` refuses it on this host",
+                path.display()
             );
         }
     }

@@ -60,9 +60,9 @@ impl Checks {
     pub fn new(
         config: &Config,
         order: &[TrackTarget],
+        identity: Arc<Identity>,
         done: mpsc::UnboundedSender<Done>,
     ) -> Result<Checks, String> {
-        let identity = runner::identity(config.global.script_user.as_deref())?;
         let mut checks = Vec::new();
         for target in order {
             checks.push(match target {
@@ -101,7 +101,7 @@ impl Checks {
         Ok(Checks {
             not_started: vec![false; checks.len()],
             checks,
-            identity: Arc::new(identity),
+            identity,
             done,
         })
     }

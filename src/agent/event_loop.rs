@@ -18,7 +18,9 @@ use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Status, StatusR
 use crate::agent::lock;
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
+use crate::agent::notify::{Finished, Notifier, StateChange};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
+use crate::agent::runner;
 use crate::agent::signals::{Signal, Signals};
 use crate::config::{Config, InstanceConfig};
 use crate::protocol::announce;
@@ -32,6 +34,8 @@ const ANNOUNCE_BURST: usize = 5;
 /// Netlink can lose events (overruns, messages it cannot parse): re-read every interface
 /// this often so a missed carrier change cannot leave an instance in the wrong state.
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
+/// How long the agent waits at exit for its notify commands (the STOP ones) to finish.
+const NOTIFY_AT_EXIT: Duration = Duration::from_secs(5);
 /// How often a master that still cannot send says so again.
 const SEND_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -122,6 +126,7 @@ pub struct Agent {
     netlink: Netlink,
     frames: FrameSocket,
     checks: Checks,
+    notifier: Notifier,
     inbound_tx: mpsc::Sender<Inbound>,
     tx_buf: Vec<u8>,
 }
@@ -134,15 +139,23 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     // first one's addresses, and a bad socket path must not surface after the election.
     let _locks = lock::acquire(config_path, socket_path)?;
     let listener = control::bind(socket_path, config.global.control_group.as_deref())?;
+    let identity = Arc::new(runner::identity(config.global.script_user.as_deref())?);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-    let checks = Checks::new(&config, &node::tracked_objects(&config), done_tx)?;
+    let checks = Checks::new(
+        &config,
+        &node::tracked_objects(&config),
+        identity.clone(),
+        done_tx,
+    )?;
+    let (finished_tx, mut finished_rx) = mpsc::unbounded_channel();
+    let notifier = Notifier::new(&config, identity, finished_tx)?;
     let (netlink, mut changes) =
         Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
     let frames =
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
     let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
-    let mut agent = Agent::new(&config, netlink, frames, checks, inbound_tx);
+    let mut agent = Agent::new(&config, netlink, frames, checks, notifier, inbound_tx);
     let mut signals = Signals::new()?;
 
     agent.start().await;
@@ -170,12 +183,26 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
             Some(msg) = inbound.recv() => agent.on_advert(msg).await,
             Some(change) = changes.recv() => agent.on_change(change).await,
             Some(done) = done_rx.recv() => agent.on_check(done).await,
+            Some(Finished(target)) = finished_rx.recv() => agent.notifier.finished(target),
             Some(reply) = status_rx.recv() => { let _ = reply.send(agent.status()); }
             _ = tokio::time::sleep_until(deadline) => agent.on_timers().await,
             _ = resync.tick() => agent.resync().await,
         }
     }
     agent.shutdown().await;
+    // The STOP notifications (and any still queued) run before the agent exits, bounded so a
+    // hanging command cannot hold up a stop that systemd will time out.
+    let deadline = tokio::time::Instant::now() + NOTIFY_AT_EXIT;
+    while agent.notifier.busy() {
+        match tokio::time::timeout_at(deadline, finished_rx.recv()).await {
+            Ok(Some(Finished(target))) => agent.notifier.finished(target),
+            Ok(None) => break,
+            Err(_) => {
+                tracing::warn!("notify commands still running at exit: not waiting for them");
+                break;
+            }
+        }
+    }
     let _ = std::fs::remove_file(socket_path);
     Ok(())
 }
@@ -218,6 +245,7 @@ impl Agent {
         netlink: Netlink,
         frames: FrameSocket,
         checks: Checks,
+        notifier: Notifier,
         inbound_tx: mpsc::Sender<Inbound>,
     ) -> Agent {
         let mut links: Vec<Link> = Vec::new();
@@ -274,6 +302,7 @@ impl Agent {
             netlink,
             frames,
             checks,
+            notifier,
             inbound_tx,
             tx_buf: Vec::with_capacity(1500),
         }
@@ -547,6 +576,21 @@ impl Agent {
                     mac,
                 } => self.announce(instance, ifindex, mac),
                 Output::Check { track } => self.checks.start(track),
+                Output::Notify {
+                    target,
+                    from,
+                    to,
+                    reason,
+                    priority,
+                } => self.notifier.push(
+                    target,
+                    StateChange {
+                        from,
+                        to,
+                        reason,
+                        priority,
+                    },
+                ),
                 Output::Event(event) => self.log_event(event),
             }
         }

@@ -7,6 +7,7 @@ pub mod lock;
 pub mod logging;
 pub mod netlink;
 pub mod network;
+pub mod notify;
 pub mod procs;
 pub mod receive;
 pub mod runner;

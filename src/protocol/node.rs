@@ -253,7 +253,25 @@ pub enum Output {
     Check {
         track: TrackId,
     },
+    /// Run the notify commands of an instance or a group for this change (`to` = init at
+    /// shutdown: the STOP notification).
+    Notify {
+        target: Target,
+        from: State,
+        to: State,
+        reason: Reason,
+        priority: u8,
+    },
     Event(Event),
+}
+
+/// Who a notification is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Instance(InstanceId),
+    /// A sync group, by its position in [`Spec::groups`].
+    Group(usize),
 }
 
 /// What happened, for logs (and, later, the event stream).
@@ -433,6 +451,8 @@ pub struct Node {
     instances: Vec<Instance>,
     tracks: Vec<Tracker>,
     groups: Vec<GroupSpec>,
+    /// The state each group's members last agreed on (what its notifications said).
+    group_states: Vec<State>,
     /// Interfaces as last reported, by name.
     links: HashMap<String, IfState>,
     started: bool,
@@ -499,6 +519,7 @@ impl Node {
         Node {
             instances,
             tracks,
+            group_states: vec![State::Init; spec.groups.len()],
             groups: spec.groups,
             links: HashMap::new(),
             started: false,
@@ -1028,6 +1049,13 @@ impl Node {
                         priority: inst.spec.priority,
                         effective_priority: inst.fsm.effective_priority(),
                     }));
+                    self.out.push_back(Output::Notify {
+                        target: Target::Instance(i),
+                        from,
+                        to,
+                        reason,
+                        priority: inst.fsm.effective_priority(),
+                    });
                     if reason != Reason::SyncGroup {
                         moved = Some((from, to));
                     }
@@ -1038,6 +1066,34 @@ impl Node {
         if let Some((from, to)) = moved {
             self.follow_group(now, i, from, to);
         }
+        self.notify_group(i);
+    }
+
+    /// A group is notified when its members come to agree on a new state (keepalived's
+    /// vrrp_sync_group notify): not for each member, and not while they are in transit.
+    fn notify_group(&mut self, i: InstanceId) {
+        let Some(g) = self.instances[i].group else {
+            return;
+        };
+        let mut states = self.groups[g]
+            .members
+            .iter()
+            .filter_map(|&m| self.instances.get(m).map(|inst| inst.fsm.state()));
+        let Some(first) = states.next() else {
+            return;
+        };
+        if !states.all(|s| s == first) || self.group_states[g] == first {
+            return;
+        }
+        let from = std::mem::replace(&mut self.group_states[g], first);
+        let priority = self.instances[i].fsm.effective_priority();
+        self.out.push_back(Output::Notify {
+            target: Target::Group(g),
+            from,
+            to: first,
+            reason: Reason::SyncGroup,
+            priority,
+        });
     }
 
     /// Put the master's addresses on its interface. One already there stays: if vipd's tag

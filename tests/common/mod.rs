@@ -493,7 +493,10 @@ impl Lan {
                 Output::Event(node::Event::StateChange { to, .. }) => {
                     self.changes.push((self.now, i, *to));
                 }
-                Output::Announce { .. } | Output::Check { .. } | Output::Event(_) => {}
+                Output::Announce { .. }
+                | Output::Check { .. }
+                | Output::Notify { .. }
+                | Output::Event(_) => {}
             }
             self.trace.push(self.now, Rec::Output(i, out));
         }
