@@ -121,7 +121,8 @@ impl Commands {
             ("VIPD_KIND", self.kind.to_owned()),
             ("VIPD_NAME", self.name.clone()),
             ("VIPD_STATE", state_word(change.to).to_owned()),
-            ("VIPD_FROM", state_word(change.from).to_owned()),
+            // Coming from init is the start, not a stop.
+            ("VIPD_FROM", change.from.name().to_owned()),
             ("VIPD_REASON", change.reason.name().to_owned()),
             ("VIPD_PRIORITY", change.priority.to_string()),
             ("VIPD_VIRTUAL_ADDRESSES", self.addresses.clone()),
