@@ -330,6 +330,7 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn change(to: State) -> StateChange {
         StateChange {
@@ -381,5 +382,60 @@ mod tests {
         assert_eq!(keepalived_state(State::Master), "MASTER");
         assert_eq!(state_word(State::Init), "stop");
         assert_eq!(state_word(State::Fault), "fault");
+    }
+
+    /// A notify command that never exits is killed at notify_timeout, and the next change of
+    /// the same instance still runs (as root here, like the CI).
+    #[test]
+    fn a_hanging_command_is_killed_and_the_next_change_runs() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: runs commands as a dropped-privilege root child");
+            return;
+        }
+        let text = r#"
+[global]
+router_id = "t"
+notify_timeout = "200ms"
+
+[[instance]]
+name = "web"
+interface = "eth0"
+vrid = 51
+virtual_addresses = ["10.0.0.50/24"]
+notify = ["/bin/sh", "-c", "sleep 100"]
+"#;
+        let config = crate::config::parse(text, Path::new("t.toml")).expect("valid");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let identity = Arc::new(runner::identity(None).expect("identity"));
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let mut notifier = Notifier::new(&config, identity, tx).expect("notifier");
+            let target = Target::Instance(0);
+            let start = tokio::time::Instant::now();
+            notifier.push(target, change(State::Master));
+            notifier.push(target, change(State::Backup));
+            for n in 1..=2 {
+                let done = tokio::time::timeout(Duration::from_secs(3), rx.recv()).await;
+                assert!(
+                    matches!(done, Ok(Some(Finished(t))) if t == target),
+                    "run {n}"
+                );
+                notifier.finished(target);
+            }
+            assert!(!notifier.busy());
+            let took = start.elapsed();
+            assert!(
+                took >= Duration::from_millis(400),
+                "two runs of 200 ms: {took:?}"
+            );
+            assert!(
+                took < Duration::from_secs(2),
+                "killed at the timeout: {took:?}"
+            );
+        });
     }
 }
