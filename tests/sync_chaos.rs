@@ -1107,8 +1107,8 @@ fn check_quiet(sim: &Sim, plan: &Plan, counters: &mut Counters) {
         counters.partitioned_checks += 1;
     }
     let quiet = format!(
-        "quiet since {:?}, deadline {:?}",
-        plan.quiet_since, plan.deadline
+        "quiet since {:?}, deadline {:?}, crossed pair {:?}",
+        plan.quiet_since, plan.deadline, plan.crossed
     );
     for (i, r) in sim.routers.iter().enumerate() {
         if !r.running {
