@@ -669,7 +669,7 @@ impl Sim {
                         .expect("known instance");
                     self.changes.push((self.now, i, k, to));
                 }
-                Output::Announce { .. } | Output::Event(_) => {}
+                Output::Announce { .. } | Output::Notify { .. } | Output::Event(_) => {}
             }
         }
     }
