@@ -94,9 +94,6 @@
 //!   (3) is not checked. The summary counts these checks and how many found no single master.
 //!   Only one seed in three draws independent address orders on the two LANs; the others
 //!   share one order, so only priorities can cross there (asymmetric seeds).
-//! - An address owner started again on the same node after its links changed while stopped
-//!   (`known_bug_owner_rejoin_keeps_address_in_fault`) keeps its VIP in FAULT, breaking (1):
-//!   such a router is started on a new node instead.
 //!
 //! At the end of every seed everything is healed (no loss, no partition, every link up, every
 //! router running, trackers settled to a fixed pass or fail) and the simulation runs past the
@@ -1610,13 +1607,7 @@ impl Chaos {
         if self.sim.routers[i].running {
             return;
         }
-        let r = &self.sim.routers[i];
-        // Known node bug (see `known_bug_owner_rejoin_keeps_address_in_fault`): an address
-        // owner started again on the same node after its links changed adds its address and
-        // goes to FAULT in the same call, and keeps the address. A new node avoids it, unless
-        // VIPD_SIM_STRICT asks for the bug.
-        let avoid = !strict() && r.cfg.priority.contains(&255) && r.link != r.links_at_stop;
-        if self.rng.chance(1, 2) && !avoid {
+        if self.rng.chance(1, 2) {
             self.sim.note(format!("r{i} starts again (same node)"));
         } else {
             self.sim.note(format!("r{i} starts again (new node)"));
@@ -2207,8 +2198,7 @@ fn known_bug_crossed_election_order_never_elects() {
 /// so nothing is removed. The `AddressAdded` answer that follows is adopted although the
 /// instance is in FAULT: the VIP stays on eth0 while the router is in FAULT.
 #[test]
-#[ignore = "known node bug: an owner started again on the same node keeps its VIP in FAULT"]
-fn known_bug_owner_rejoin_keeps_address_in_fault() {
+fn owner_started_again_after_a_link_change_drops_its_address_in_fault() {
     let mut owner = router([2, 2], 200, vec![]);
     owner.priority = [255, 200];
     let mut sim = Sim::new(v4_lans(), &[owner, router([1, 1], 100, vec![])], 1);

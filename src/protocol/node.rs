@@ -794,6 +794,17 @@ impl Node {
         let Some(state) = self.links.get_mut(&inst.spec.interface) else {
             return;
         };
+        if inst.fsm.state() != State::Master {
+            // Added for a role the instance lost before the answer came back (a fault
+            // found later in the same step): it is ours, and it must go again.
+            let ifindex = state.index;
+            self.out.push_back(Output::RemoveAddress {
+                instance: i,
+                ifindex,
+                address,
+            });
+            return;
+        }
         if !inst.held.iter().any(|(_, a)| *a == address) {
             inst.held.push((state.index, address));
         }
