@@ -1,11 +1,11 @@
-//! The `vipd` command line: `run`, `check`, `status`.
+//! The `vipd` command line: `run`, `check`, `status`, `events`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use vipd::agent::{self, control, logging, runner};
+use vipd::agent::{self, control, events, logging, runner};
 use vipd::config;
 
 #[derive(Parser)]
@@ -39,6 +39,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Follow a running agent's events (state changes, priorities, tracks) as they happen.
+    ///
+    /// One line per event until the agent stops (exit 0) or Ctrl-C.
+    Events {
+        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        socket: PathBuf,
+        /// Print each event as the agent sends it: one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +57,7 @@ fn main() -> ExitCode {
         Command::Run { config, log_level } => run(&config, log_level.as_deref()),
         Command::Check { config } => check(&config),
         Command::Status { socket, json } => status(&socket, json),
+        Command::Events { socket, json } => follow_events(&socket, json),
     }
 }
 
@@ -168,6 +179,21 @@ fn status(socket: &Path, json: bool) -> ExitCode {
             print!("{}", control::render_text(&status));
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Exit 0 when the agent ends the stream (it stops), 1 when it cannot be reached or refuses
+/// or cuts off this subscriber.
+fn follow_events(socket: &Path, json: bool) -> ExitCode {
+    let result = runtime()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(events::follow(socket, json)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(1)

@@ -1,5 +1,6 @@
 //! The control socket: a Unix stream socket where `vipd status` asks the running agent for
-//! its state. One request line in, one JSON document out, connection closed.
+//! its state (request line `status`: one JSON document out, connection closed) and
+//! `vipd events` subscribes to its event stream (request line `events`: see [`events`]).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -13,6 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::agent::events::{self, EventHub, EventStats};
 use crate::protocol::node::{GroupReport, TrackReport};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::track::{CheckResult, Kind};
@@ -29,6 +31,9 @@ pub struct Status {
     pub tracks: Vec<TrackReport>,
     #[serde(default)]
     pub sync_groups: Vec<GroupReport>,
+    /// The event stream (`vipd events`): subscribers, events published, subscribers cut off.
+    #[serde(default)]
+    pub events: EventStats,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -77,9 +82,11 @@ pub struct ReceiveStatus {
 pub type StatusRequest = oneshot::Sender<Status>;
 
 /// Clients served at once; more are accepted and closed at once, so idle or hostile
-/// clients can never use up the agent's descriptors.
+/// clients can never use up the agent's descriptors. An event subscriber holds a place only
+/// until its request line is read (subscribers have their own limit).
 const MAX_CLIENTS: usize = 32;
-/// A client has this long to send its request and read the answer.
+/// A client has this long to send its request and read the answer (an event subscriber:
+/// to send its request).
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often a repeating control-socket problem is logged.
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -145,12 +152,13 @@ fn group_id(name: &str) -> Result<u32, String> {
     }
 }
 
-/// Serve requests on a bound control socket by asking the event loop through `requests`.
-pub fn serve(listener: UnixListener, requests: mpsc::Sender<StatusRequest>) {
-    tokio::spawn(accept_loop(listener, requests));
+/// Serve requests on a bound control socket: `status` by asking the event loop through
+/// `requests`, `events` by subscribing to `hub`.
+pub fn serve(listener: UnixListener, requests: mpsc::Sender<StatusRequest>, hub: EventHub) {
+    tokio::spawn(accept_loop(listener, requests, hub));
 }
 
-async fn accept_loop(listener: UnixListener, requests: mpsc::Sender<StatusRequest>) {
+async fn accept_loop(listener: UnixListener, requests: mpsc::Sender<StatusRequest>, hub: EventHub) {
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     let epoch = Instant::now();
     let mut refused = Throttle::new(WARN_EVERY);
@@ -182,9 +190,21 @@ async fn accept_loop(listener: UnixListener, requests: mpsc::Sender<StatusReques
             continue;
         };
         let requests = requests.clone();
+        let hub = hub.clone();
         tokio::spawn(async move {
-            let _slot = slot;
-            match tokio::time::timeout(CLIENT_TIMEOUT, answer(stream, requests)).await {
+            let deadline = tokio::time::Instant::now() + CLIENT_TIMEOUT;
+            let mut stream = stream;
+            let request = match tokio::time::timeout_at(deadline, read_request(&mut stream)).await {
+                Ok(Ok(request)) => request,
+                Ok(Err(e)) => return tracing::debug!(error = %e, "control connection failed"),
+                Err(_) => return tracing::debug!("control client too slow; closed"),
+            };
+            if request == "events" {
+                // A subscriber stays as long as it reads: it gives its place back once
+                // subscribed (subscribers have their own limit).
+                return events::serve_subscriber(stream, hub, slot).await;
+            }
+            match tokio::time::timeout_at(deadline, answer(stream, &request, requests)).await {
                 Ok(Err(e)) => tracing::debug!(error = %e, "control connection failed"),
                 Err(_) => tracing::debug!("control client too slow; closed"),
                 Ok(Ok(())) => {}
@@ -193,12 +213,22 @@ async fn accept_loop(listener: UnixListener, requests: mpsc::Sender<StatusReques
     }
 }
 
-async fn answer(stream: UnixStream, requests: mpsc::Sender<StatusRequest>) -> io::Result<()> {
-    let (read, mut write) = stream.into_split();
+/// The request line, trimmed.
+async fn read_request(stream: &mut UnixStream) -> io::Result<String> {
     let mut line = String::new();
     // Bounded: a client cannot make us buffer more than a short command.
-    BufReader::new(read.take(256)).read_line(&mut line).await?;
-    let reply = match line.trim() {
+    BufReader::new(stream.take(256))
+        .read_line(&mut line)
+        .await?;
+    Ok(line.trim().to_owned())
+}
+
+async fn answer(
+    mut stream: UnixStream,
+    request: &str,
+    requests: mpsc::Sender<StatusRequest>,
+) -> io::Result<()> {
+    let reply = match request {
         "status" => {
             let (tx, rx) = oneshot::channel();
             requests
@@ -210,14 +240,14 @@ async fn answer(stream: UnixStream, requests: mpsc::Sender<StatusRequest>) -> io
                 .map_err(|_| io::Error::other("agent is shutting down"))?;
             serde_json::to_string(&status).map_err(io::Error::other)?
         }
-        other => {
-            serde_json::json!({ "error": format!("unknown command {other:?}; allowed: status") })
-                .to_string()
-        }
+        other => serde_json::json!({
+            "error": format!("unknown command {other:?}; allowed: status, events")
+        })
+        .to_string(),
     };
-    write.write_all(reply.as_bytes()).await?;
-    write.write_all(b"\n").await?;
-    write.shutdown().await
+    stream.write_all(reply.as_bytes()).await?;
+    stream.write_all(b"\n").await?;
+    stream.shutdown().await
 }
 
 /// How long `vipd status` waits for the agent's answer.
@@ -250,7 +280,7 @@ async fn exchange(path: &Path, request: &str) -> io::Result<String> {
 }
 
 /// What to do about a refused connection.
-fn access_hint(e: &io::Error) -> &'static str {
+pub(crate) fn access_hint(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::PermissionDenied => {
             " (run it as root, or as a member of the group named by global.control_group)"
@@ -465,7 +495,7 @@ mod tests {
         let path = dir.join("vipd.sock");
         runtime().block_on(async {
             let (tx, mut rx) = mpsc::channel::<StatusRequest>(4);
-            serve(bind(&path, None).expect("bind"), tx);
+            serve(bind(&path, None).expect("bind"), tx, EventHub::new());
             tokio::spawn(async move {
                 while let Some(reply) = rx.recv().await {
                     let _ = reply.send(Status::default());
@@ -488,6 +518,344 @@ mod tests {
             assert!(answered.is_ok(), "status never answered after idle clients");
             drop(idle);
         });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // ----- the event stream ---------------------------------------------------------------
+
+    use crate::agent::events::{MAX_SUBSCRIBERS, QUEUE_LINES};
+
+    #[derive(Serialize)]
+    struct Tick {
+        event: &'static str,
+        n: u64,
+    }
+
+    fn tick(n: u64) -> Tick {
+        Tick { event: "tick", n }
+    }
+
+    /// A control socket in `dir` served with `hub` and an event loop that answers status.
+    fn serve_test(dir: &Path, hub: &EventHub) -> PathBuf {
+        let path = dir.join("vipd.sock");
+        let (tx, mut rx) = mpsc::channel::<StatusRequest>(4);
+        serve(bind(&path, None).expect("bind"), tx, hub.clone());
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            while let Some(reply) = rx.recv().await {
+                let _ = reply.send(Status {
+                    events: hub.stats(),
+                    ..Status::default()
+                });
+            }
+        });
+        path
+    }
+
+    async fn subscribe(path: &Path) -> BufReader<UnixStream> {
+        let mut stream = UnixStream::connect(path).await.expect("connect");
+        stream.write_all(b"events\n").await.expect("request");
+        BufReader::new(stream)
+    }
+
+    /// Wait (bounded) until the hub counts `n` subscribers.
+    async fn subscribers(hub: &EventHub, n: u64) {
+        let counted = tokio::time::timeout(Duration::from_secs(5), async {
+            while hub.stats().subscribers != n {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        assert!(
+            counted.is_ok(),
+            "expected {n} subscribers, have {}",
+            hub.stats().subscribers
+        );
+    }
+
+    /// The next line, or None at the end of the stream; bounded in time.
+    async fn next_line(reader: &mut BufReader<UnixStream>) -> Option<String> {
+        let mut line = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut line))
+            .await
+            .expect("a line or the end of the stream in time")
+            .expect("read");
+        (n > 0).then_some(line)
+    }
+
+    fn tick_number(line: &str) -> u64 {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        assert_eq!(v["event"], "tick", "{line}");
+        v["n"].as_u64().expect("n")
+    }
+
+    /// `2026-12-01T10:00:00.123Z`
+    fn is_rfc3339_millis(t: &str) -> bool {
+        let b = t.as_bytes();
+        let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+        b.len() == 24
+            && digits.iter().all(|&i| b[i].is_ascii_digit())
+            && [
+                (4, b'-'),
+                (7, b'-'),
+                (10, b'T'),
+                (13, b':'),
+                (16, b':'),
+                (19, b'.'),
+                (23, b'Z'),
+            ]
+            .iter()
+            .all(|&(i, c)| b[i] == c)
+    }
+
+    #[test]
+    fn every_subscriber_gets_every_event_in_order_with_the_time_first() {
+        let dir = temp_dir("fanout");
+        runtime().block_on(async {
+            let hub = EventHub::new();
+            let path = serve_test(&dir, &hub);
+            let mut readers = Vec::new();
+            for _ in 0..3 {
+                readers.push(subscribe(&path).await);
+            }
+            // One only listens: it is done sending (nc -N), and still gets the stream.
+            readers[2].get_mut().shutdown().await.expect("half close");
+            subscribers(&hub, 3).await;
+            let before = crate::agent::events::rfc3339_millis(std::time::SystemTime::now());
+            for n in 0..500 {
+                hub.publish(&tick(n));
+                if n % 100 == 99 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            let after = crate::agent::events::rfc3339_millis(std::time::SystemTime::now());
+            for reader in &mut readers {
+                for n in 0..500 {
+                    let line = next_line(reader).await.expect("a line, not the end");
+                    let time = line
+                        .strip_prefix("{\"time\":\"")
+                        .and_then(|rest| rest.get(..24))
+                        .expect("the time first");
+                    assert!(is_rfc3339_millis(time), "{line}");
+                    assert!(before.as_str() <= time && time <= after.as_str(), "{line}");
+                    assert_eq!(tick_number(&line), n);
+                }
+            }
+            let stats = hub.stats();
+            assert_eq!((stats.subscribers, stats.published), (3, 500));
+            assert_eq!(stats.dropped_subscribers, 0);
+            // Status reports the same counters.
+            assert_eq!(query(&path).await.expect("status").events, hub.stats());
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_subscriber_that_never_reads_is_cut_off_and_the_others_keep_up() {
+        let dir = temp_dir("stalled");
+        runtime().block_on(async {
+            let hub = EventHub::new();
+            let path = serve_test(&dir, &hub);
+            let mut stalled = subscribe(&path).await;
+            let mut reader = subscribe(&path).await;
+            subscribers(&hub, 2).await;
+            let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Some(line) = next_line(&mut reader).await {
+                    let _ = seen_tx.send(tick_number(&line));
+                }
+            });
+            // Publish in bursts the reader can keep up with, until the stalled one overflows.
+            let mut published = 0;
+            while hub.stats().dropped_subscribers == 0 {
+                assert!(published < 50 * QUEUE_LINES as u64, "never cut off");
+                for _ in 0..50 {
+                    hub.publish(&tick(published));
+                    published += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            assert!(published > QUEUE_LINES as u64, "cut off after {published}");
+            for _ in 0..100 {
+                hub.publish(&tick(published));
+                published += 1;
+            }
+            for n in 0..published {
+                let got = tokio::time::timeout(Duration::from_secs(10), seen_rx.recv()).await;
+                assert_eq!(got.expect("in time"), Some(n));
+            }
+            let stats = hub.stats();
+            assert_eq!((stats.subscribers, stats.dropped_subscribers), (1, 1));
+            assert_eq!(stats.published, published);
+            // The stalled one finds what the kernel held, perhaps the reason, then the end.
+            let mut n = 0;
+            while let Some(line) = next_line(&mut stalled).await {
+                if line.contains("\"error\"") {
+                    assert!(line.starts_with("{\"time\":\""), "{line}");
+                    assert!(line.contains("did not keep up"), "{line}");
+                    assert!(
+                        next_line(&mut stalled).await.is_none(),
+                        "lines after the error"
+                    );
+                    break;
+                }
+                assert_eq!(tick_number(&line), n);
+                n += 1;
+            }
+            assert!(
+                n < published - QUEUE_LINES as u64,
+                "{n} of {published} lines"
+            );
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn subscribers_beyond_the_limit_are_refused_until_one_leaves() {
+        let dir = temp_dir("limit");
+        runtime().block_on(async {
+            let hub = EventHub::new();
+            let path = serve_test(&dir, &hub);
+            let mut held = Vec::new();
+            for _ in 0..MAX_SUBSCRIBERS {
+                held.push(subscribe(&path).await);
+            }
+            subscribers(&hub, MAX_SUBSCRIBERS as u64).await;
+            let mut refused = subscribe(&path).await;
+            let line = next_line(&mut refused).await.expect("an error line");
+            assert!(line.contains("too many event subscribers"), "{line}");
+            assert!(
+                next_line(&mut refused).await.is_none(),
+                "closed after the error"
+            );
+            let err = crate::agent::events::follow(&path, true)
+                .await
+                .expect_err("vipd events is refused too");
+            assert!(err.contains("too many event subscribers"), "{err}");
+            // A subscriber that goes away frees its place at once, events or not.
+            drop(held.pop());
+            subscribers(&hub, MAX_SUBSCRIBERS as u64 - 1).await;
+            let mut late = subscribe(&path).await;
+            subscribers(&hub, MAX_SUBSCRIBERS as u64).await;
+            hub.publish(&tick(7));
+            assert_eq!(tick_number(&next_line(&mut late).await.expect("a line")), 7);
+            assert_eq!(hub.stats().dropped_subscribers, 0);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn status_answers_beside_full_subscribers_and_a_thousand_hostile_clients() {
+        let dir = temp_dir("hostile");
+        runtime().block_on(async {
+            let hub = EventHub::new();
+            let path = serve_test(&dir, &hub);
+            let mut held = Vec::new();
+            for _ in 0..MAX_SUBSCRIBERS {
+                held.push(subscribe(&path).await);
+            }
+            subscribers(&hub, MAX_SUBSCRIBERS as u64).await;
+            // Idle, garbage, unterminated and surplus subscription requests.
+            let mut hostile = Vec::new();
+            for i in 0..1000 {
+                let Ok(mut c) = UnixStream::connect(&path).await else {
+                    continue;
+                };
+                let junk: &[u8] = match i % 4 {
+                    0 => b"",
+                    1 => b"garbage\n",
+                    2 => &[b'x'; 300],
+                    _ => b"events\n",
+                };
+                let _ = c.write_all(junk).await;
+                hostile.push(c);
+                if i % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            let started = Instant::now();
+            let answered = tokio::time::timeout(CLIENT_TIMEOUT * 3, async {
+                loop {
+                    if let Ok(status) = query(&path).await {
+                        return status;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await
+            .expect("status answers within a few client timeouts");
+            assert_eq!(answered.events.subscribers, MAX_SUBSCRIBERS as u64);
+            assert!(started.elapsed() < CLIENT_TIMEOUT * 3);
+            hub.publish(&tick(1));
+            for reader in &mut held {
+                assert_eq!(tick_number(&next_line(reader).await.expect("a line")), 1);
+            }
+            drop(hostile);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn closing_the_hub_flushes_then_ends_every_stream() {
+        let dir = temp_dir("close");
+        runtime().block_on(async {
+            let hub = EventHub::new();
+            let path = serve_test(&dir, &hub);
+            let mut a = subscribe(&path).await;
+            subscribers(&hub, 1).await;
+            for n in 0..10 {
+                hub.publish(&tick(n));
+            }
+            // `vipd events` joins after those (it would print them) and sees the end.
+            let follower = tokio::spawn({
+                let path = path.clone();
+                async move { crate::agent::events::follow(&path, true).await }
+            });
+            subscribers(&hub, 2).await;
+            let started = Instant::now();
+            hub.close(Duration::from_secs(2)).await;
+            assert!(started.elapsed() < Duration::from_secs(1), "close waited");
+            for n in 0..10 {
+                assert_eq!(tick_number(&next_line(&mut a).await.expect("a line")), n);
+            }
+            assert!(next_line(&mut a).await.is_none(), "the stream ends");
+            let ended = tokio::time::timeout(Duration::from_secs(5), follower).await;
+            assert_eq!(ended.expect("in time").expect("joined"), Ok(()));
+            let mut late = subscribe(&path).await;
+            let line = next_line(&mut late).await.expect("an error line");
+            assert!(line.contains("shutting down"), "{line}");
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn vipd_events_turned_away_by_a_full_control_socket_is_an_error_not_an_end() {
+        let dir = temp_dir("turned");
+        runtime().block_on(async {
+            let hub = EventHub::new();
+            let path = serve_test(&dir, &hub);
+            let mut idle = Vec::new();
+            for _ in 0..MAX_CLIENTS {
+                idle.push(UnixStream::connect(&path).await.expect("connect"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Closed unread: the client sees a reset, not the end of a stream.
+            let err = crate::agent::events::follow(&path, true)
+                .await
+                .expect_err("turned away");
+            assert!(err.contains("event stream broke"), "{err}");
+            drop(idle);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn vipd_events_without_an_agent_says_how_to_reach_one() {
+        let dir = temp_dir("noagent");
+        let err = runtime()
+            .block_on(crate::agent::events::follow(&dir.join("none.sock"), false))
+            .expect_err("nothing to connect to");
+        assert!(err.contains("is vipd running?"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

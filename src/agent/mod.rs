@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod control;
 pub mod event_loop;
+pub mod events;
 pub mod lock;
 pub mod logging;
 pub mod netlink;
