@@ -61,6 +61,12 @@ pub struct InstanceStatus {
     /// Adverts from another master heard while master (split brains healing).
     #[serde(default)]
     pub master_conflicts: u64,
+    /// Changes waiting for this instance's notify commands, and those dropped from a full
+    /// queue (the oldest waiting go first).
+    #[serde(default)]
+    pub notify_waiting: usize,
+    #[serde(default)]
+    pub notify_dropped: u64,
     /// Why the instance is in FAULT: `interface`, `track:NAME`, `sync_group:NAME`.
     #[serde(default)]
     pub fault_causes: Vec<String>,

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::agent::checks::{Checks, Done};
 use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
+use crate::agent::events::EventHub;
 use crate::agent::lock;
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
@@ -24,7 +25,7 @@ use crate::agent::runner;
 use crate::agent::signals::{Signal, Signals};
 use crate::config::{Config, InstanceConfig};
 use crate::protocol::announce;
-use crate::protocol::node::{self, Event, Input, InstanceId, Node, Output};
+use crate::protocol::node::{self, Event, Input, InstanceId, Node, Output, Target};
 use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::units::Family;
@@ -129,6 +130,8 @@ pub struct Agent {
     notifier: Notifier,
     inbound_tx: mpsc::Sender<Inbound>,
     tx_buf: Vec<u8>,
+    /// The event stream (`vipd events`).
+    hub: EventHub,
 }
 
 /// Run the agent until SIGTERM/SIGINT. Errors are fatal start-up problems (exit 1).
@@ -155,11 +158,19 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
     let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
-    let mut agent = Agent::new(&config, netlink, frames, checks, notifier, inbound_tx);
+    let hub = EventHub::new();
+    let mut agent = Agent::new(
+        &config,
+        netlink,
+        frames,
+        (checks, notifier),
+        inbound_tx,
+        hub.clone(),
+    );
     let mut signals = Signals::new()?;
 
     agent.start().await;
-    control::serve(listener, status_tx);
+    control::serve(listener, status_tx, hub.clone());
     tracing::info!(
         instances = agent.instances.len(),
         control_socket = %socket_path.display(),
@@ -203,6 +214,8 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
             }
         }
     }
+    // The subscribers get the last state changes, then the end of the stream.
+    hub.close(Duration::from_millis(500)).await;
     let _ = std::fs::remove_file(socket_path);
     Ok(())
 }
@@ -244,9 +257,9 @@ impl Agent {
         config: &Config,
         netlink: Netlink,
         frames: FrameSocket,
-        checks: Checks,
-        notifier: Notifier,
+        (checks, notifier): (Checks, Notifier),
         inbound_tx: mpsc::Sender<Inbound>,
+        hub: EventHub,
     ) -> Agent {
         let mut links: Vec<Link> = Vec::new();
         let mut instances = Vec::new();
@@ -305,6 +318,7 @@ impl Agent {
             notifier,
             inbound_tx,
             tx_buf: Vec::with_capacity(1500),
+            hub,
         }
     }
 
@@ -659,6 +673,7 @@ impl Agent {
 
     /// One log line per event, at the level an operator needs it.
     fn log_event(&mut self, event: Event) {
+        self.hub.publish(&event);
         match event {
             Event::StateChange {
                 instance,
@@ -810,6 +825,8 @@ impl Agent {
                     send_error: inst.send.failing.as_ref().map(|(_, _, e)| e.clone()),
                     local_source_adverts: report.local_source_adverts,
                     master_conflicts: report.master_conflicts,
+                    notify_waiting: self.notifier.queue_stats(Target::Instance(i)).0,
+                    notify_dropped: self.notifier.queue_stats(Target::Instance(i)).1,
                     address_list_mismatches: report.address_list_mismatches,
                     transitions: report.transitions,
                     fault_causes: report.fault_causes,
@@ -833,6 +850,7 @@ impl Agent {
             receive,
             tracks: self.node.track_reports(),
             sync_groups: self.node.group_reports(),
+            events: self.hub.stats(),
         }
     }
 }
