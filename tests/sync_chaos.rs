@@ -20,8 +20,8 @@
 //!
 //! # What the simulation does
 //!
-//! Per seed: 2 to 4 routers; each LAN IPv4 or IPv6 (VRRPv3), routers' tie-break addresses in
-//! random order on each LAN; advert intervals per (router, LAN) within a small spread; base
+//! Per seed: 2 to 4 routers; each LAN IPv4 or IPv6 (VRRPv3); random tie-break addresses, in
+//! the same order on both LANs (two seeds in three) or independently; advert intervals per (router, LAN) within a small spread; base
 //! priorities shared by a router's two instances or (one seed in four) different; preempt on
 //! everywhere, off everywhere or mixed; sometimes a preempt_delay; sometimes one router owns
 //! both addresses (255). Each router has one or two script trackers with random interval,
