@@ -71,11 +71,12 @@ mod common;
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Lan, MAX_ROUTERS, Rng, RouterSpec, WIRE_DELAY, assert_single_master, cut_bit, secs};
+use common::{
+    Lan, MAX_ROUTERS, Rng, RouterSpec, Tally, WIRE_DELAY, assert_single_master, cut_bit, env_u64,
+    run_seeds, secs, seed_count,
+};
 use vipd::protocol::fsm::State;
 use vipd::protocol::units::{Centisecs, Version, master_down_interval, skew_time};
 
@@ -83,15 +84,6 @@ use vipd::protocol::units::{Centisecs, Version, master_down_interval, skew_time}
 const DEFAULT_SEEDS: u64 = 10_000;
 /// Seeds of a debug-build run (an unoptimised build is about 15 times slower).
 const DEFAULT_SEEDS_DEBUG: u64 = 2_000;
-
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    Some(
-        v.trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Scenario generation
@@ -401,7 +393,7 @@ struct Summary {
     seeds_with_b: u64,
 }
 
-impl Summary {
+impl Tally for Summary {
     fn add(&mut self, other: &Summary) {
         self.sim_time += other.sim_time;
         self.delivered += other.delivered;
@@ -761,54 +753,15 @@ fn random_lans() {
         }
         return;
     }
-    let default = if cfg!(debug_assertions) {
-        DEFAULT_SEEDS_DEBUG
-    } else {
-        DEFAULT_SEEDS
-    };
-    let seeds = env_u64("VIPD_SIM_SEEDS").unwrap_or(default);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(seeds.max(1) as usize);
+    let seeds = seed_count(DEFAULT_SEEDS, DEFAULT_SEEDS_DEBUG);
     let started = Instant::now();
-    let next = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    let failure: Mutex<Option<(u64, String)>> = Mutex::new(None);
-    let total: Mutex<Summary> = Mutex::new(Summary::default());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                let mut mine = Summary::default();
-                while !stop.load(Ordering::Relaxed) {
-                    let seed = next.fetch_add(1, Ordering::Relaxed);
-                    if seed >= seeds {
-                        break;
-                    }
-                    match run_seed(seed) {
-                        Ok((sum, _)) => {
-                            mine.add(&sum);
-                        }
-                        Err(report) => {
-                            stop.store(true, Ordering::Relaxed);
-                            let mut f = failure.lock().unwrap_or_else(|e| e.into_inner());
-                            // Report the smallest failing seed seen.
-                            if f.as_ref().is_none_or(|(s, _)| seed < *s) {
-                                *f = Some((seed, report));
-                            }
-                        }
-                    }
-                }
-                let mut t = total.lock().unwrap_or_else(|e| e.into_inner());
-                t.add(&mine);
-            });
+    let (t, workers) = match run_seeds(seeds, false, |seed| run_seed(seed).map(|(sum, _)| sum)) {
+        Ok(done) => done,
+        Err((seed, report)) => {
+            eprintln!("{report}");
+            panic!("chaos seed {seed} failed; replay with VIPD_SIM_SEED={seed}");
         }
-    });
-    if let Some((seed, report)) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        eprintln!("{report}");
-        panic!("chaos seed {seed} failed; replay with VIPD_SIM_SEED={seed}");
-    }
-    let t = total.into_inner().unwrap_or_else(|e| e.into_inner());
+    };
     println!(
         "chaos: {seeds} seeds in {:.2?} on {workers} threads: {:.0} h simulated, {} adverts \
          delivered, {} steps, {} state changes; (a) checked at {} steps, (b) at {} steps \

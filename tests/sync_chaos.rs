@@ -106,11 +106,9 @@ use std::collections::BinaryHeap;
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Rng;
+use common::{Rng, Tally, env_u64, run_seeds, seed_count};
 use vipd::config::VirtualAddress;
 use vipd::protocol::fsm::{AdvertIn, State};
 use vipd::protocol::link::{IfAddr, IfState};
@@ -133,15 +131,6 @@ const VRIDS: [u8; 2] = [61, 62];
 /// Records kept by the trace ring; `VIPD_SIM_TRACE=<n>` keeps more when replaying a seed.
 const TRACE_LEN: usize = 200;
 const WIRE_DELAY: Duration = Duration::from_micros(200);
-
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    Some(
-        v.trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -1483,7 +1472,7 @@ struct Summary {
     seeds_with_stalls: u64,
 }
 
-impl Summary {
+impl Tally for Summary {
     fn add(&mut self, o: &Summary) {
         self.sim_time += o.sim_time;
         self.steps += o.steps;
@@ -1776,64 +1765,21 @@ fn random_sync_groups() {
         }
         return;
     }
-    let default = if cfg!(debug_assertions) {
-        DEFAULT_SEEDS_DEBUG
-    } else {
-        DEFAULT_SEEDS
-    };
-    let seeds = env_u64("VIPD_SIM_SEEDS").unwrap_or(default);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(seeds.max(1) as usize);
-    let started = Instant::now();
-    let next = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    let failure: Mutex<Option<(u64, String)>> = Mutex::new(None);
+    let seeds = seed_count(DEFAULT_SEEDS, DEFAULT_SEEDS_DEBUG);
     // `VIPD_SIM_KEEP_GOING=1`: one line per failing seed instead of stopping at the first.
     let keep_going = env_u64("VIPD_SIM_KEEP_GOING").is_some_and(|v| v != 0);
-    let failures = AtomicU64::new(0);
-    let total: Mutex<Summary> = Mutex::new(Summary::default());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                let mut mine = Summary::default();
-                while !stop.load(Ordering::Relaxed) {
-                    let seed = next.fetch_add(1, Ordering::Relaxed);
-                    if seed >= seeds {
-                        break;
-                    }
-                    match run_seed(seed) {
-                        Ok((sum, _)) => mine.add(&sum),
-                        Err(report) if keep_going => {
-                            let line = report.lines().nth(1).unwrap_or_default();
-                            println!("{line}");
-                            failures.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(report) => {
-                            stop.store(true, Ordering::Relaxed);
-                            let mut f = failure.lock().unwrap_or_else(|e| e.into_inner());
-                            if f.as_ref().is_none_or(|(s, _)| seed < *s) {
-                                *f = Some((seed, report));
-                            }
-                        }
-                    }
-                }
-                let mut t = total.lock().unwrap_or_else(|e| e.into_inner());
-                t.add(&mine);
-            });
+    let started = Instant::now();
+    let run = |seed| run_seed(seed).map(|(sum, _)| sum);
+    let (t, workers) = match run_seeds(seeds, keep_going, run) {
+        Ok(done) => done,
+        Err((seed, report)) => {
+            eprintln!("{report}");
+            panic!(
+                "sync_chaos seed {seed} failed; replay with VIPD_SIM_SEED={seed} cargo test \
+                 --release --test sync_chaos -- --nocapture"
+            );
         }
-    });
-    if let Some((seed, report)) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        eprintln!("{report}");
-        panic!(
-            "sync_chaos seed {seed} failed; replay with VIPD_SIM_SEED={seed} cargo test --release \
-             --test sync_chaos -- --nocapture"
-        );
-    }
-    let failed = failures.into_inner();
-    assert_eq!(failed, 0, "{failed} seeds failed");
-    let t = total.into_inner().unwrap_or_else(|e| e.into_inner());
+    };
     println!(
         "sync_chaos: {seeds} seeds in {:.2?} on {workers} threads: {:.0} h simulated, {} steps, \
          {} adverts delivered, {} state changes; quiet checks at {} steps ({} with a partition, \

@@ -792,3 +792,89 @@ pub fn assert_single_master(lan: &Lan, expected: usize, ctx: &str) {
     );
     assert_eq!(lan.holders(), vec![expected], "{ctx}: address holders");
 }
+
+/// What a seeded run adds up over its seeds.
+pub trait Tally: Default + Send {
+    fn add(&mut self, other: &Self);
+}
+
+/// Seeds to run: `VIPD_SIM_SEEDS`, or the default for this build (debug builds are slower).
+pub fn seed_count(release_default: u64, debug_default: u64) -> u64 {
+    let default = if cfg!(debug_assertions) {
+        debug_default
+    } else {
+        release_default
+    };
+    env_u64("VIPD_SIM_SEEDS").unwrap_or(default)
+}
+
+/// A number from the environment; a value that is not one is a mistake worth stopping for.
+pub fn env_u64(name: &str) -> Option<u64> {
+    let v = std::env::var(name).ok()?;
+    Some(
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+    )
+}
+
+/// Run seeds `0..seeds` on up to 8 threads and add up their tallies. `run` returns a
+/// failure report, printed as it comes with `keep_going`; otherwise the first failure
+/// stops every thread and the smallest failing seed's report is returned.
+pub fn run_seeds<T: Tally>(
+    seeds: u64,
+    keep_going: bool,
+    run: impl Fn(u64) -> Result<T, String> + Sync,
+) -> Result<(T, usize), (u64, String)> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(seeds.max(1) as usize);
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let failure: Mutex<Option<(u64, String)>> = Mutex::new(None);
+    let failures = AtomicU64::new(0);
+    let total: Mutex<T> = Mutex::new(T::default());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut mine = T::default();
+                while !stop.load(Ordering::Relaxed) {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= seeds {
+                        break;
+                    }
+                    match run(seed) {
+                        Ok(tally) => mine.add(&tally),
+                        Err(report) if keep_going => {
+                            println!("{}", report.lines().nth(1).unwrap_or_default());
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(report) => {
+                            stop.store(true, Ordering::Relaxed);
+                            let mut f = failure.lock().unwrap_or_else(|e| e.into_inner());
+                            // Report the smallest failing seed seen.
+                            if f.as_ref().is_none_or(|(s, _)| seed < *s) {
+                                *f = Some((seed, report));
+                            }
+                        }
+                    }
+                }
+                total.lock().unwrap_or_else(|e| e.into_inner()).add(&mine);
+            });
+        }
+    });
+    if let Some(failed) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(failed);
+    }
+    let failed = failures.into_inner();
+    if failed > 0 {
+        return Err((0, format!("{failed} seeds failed (listed above)")));
+    }
+    Ok((
+        total.into_inner().unwrap_or_else(|e| e.into_inner()),
+        workers,
+    ))
+}
