@@ -22,9 +22,11 @@ use crate::agent::network::{self, FrameSocket, VrrpSocket};
 use crate::agent::notify::{Finished, Notifier, StateChange};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
 use crate::agent::runner;
+use crate::agent::sd_notify;
 use crate::agent::signals::{Signal, Signals};
 use crate::config::{Config, InstanceConfig};
 use crate::protocol::announce;
+use crate::protocol::fsm::State;
 use crate::protocol::node::{self, Event, Input, InstanceId, Node, Output, Target};
 use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
@@ -132,6 +134,8 @@ pub struct Agent {
     tx_buf: Vec<u8>,
     /// The event stream (`vipd events`).
     hub: EventHub,
+    /// systemd's notification socket, when started with `Type=notify`.
+    systemd: Option<sd_notify::Notifier>,
 }
 
 /// Run the agent until SIGTERM/SIGINT. Errors are fatal start-up problems (exit 1).
@@ -171,6 +175,10 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
 
     agent.start().await;
     control::serve(listener, status_tx, hub.clone());
+    // Every instance has joined its election (or waits in FAULT for its interface).
+    agent.tell_systemd("READY=1");
+    agent.tell_systemd(&agent.status_line());
+    let mut watchdog = sd_notify::watchdog_interval().map(tokio::time::interval);
     tracing::info!(
         instances = agent.instances.len(),
         control_socket = %socket_path.display(),
@@ -198,8 +206,11 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
             Some(reply) = status_rx.recv() => { let _ = reply.send(agent.status()); }
             _ = tokio::time::sleep_until(deadline) => agent.on_timers().await,
             _ = resync.tick() => agent.resync().await,
+            // From the loop itself: a loop that stops turning stops the pings.
+            _ = tick(&mut watchdog) => agent.tell_systemd("WATCHDOG=1"),
         }
     }
+    agent.tell_systemd("STOPPING=1");
     agent.shutdown().await;
     // The STOP notifications (and any still queued) run before the agent exits, bounded so a
     // hanging command cannot hold up a stop that systemd will time out.
@@ -218,6 +229,16 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     hub.close(Duration::from_millis(500)).await;
     let _ = std::fs::remove_file(socket_path);
     Ok(())
+}
+
+/// The next tick of an optional interval; never, without one.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Without CAP_NET_RAW and CAP_NET_ADMIN nothing works; say so plainly rather than fail
@@ -319,6 +340,7 @@ impl Agent {
             inbound_tx,
             tx_buf: Vec::with_capacity(1500),
             hub,
+            systemd: sd_notify::Notifier::from_env(),
         }
     }
 
@@ -671,9 +693,32 @@ impl Agent {
         }
     }
 
+    fn tell_systemd(&self, message: &str) {
+        if let Some(systemd) = &self.systemd {
+            systemd.send(message);
+        }
+    }
+
+    /// `STATUS=2 master, 1 backup, 0 fault` for systemd.
+    fn status_line(&self) -> String {
+        let count = |want: State| {
+            (0..self.node.instance_count())
+                .filter(|&i| self.node.state(i) == Some(want))
+                .count()
+        };
+        sd_notify::status_line(
+            count(State::Master),
+            count(State::Backup),
+            count(State::Fault),
+        )
+    }
+
     /// One log line per event, at the level an operator needs it.
     fn log_event(&mut self, event: Event) {
         self.hub.publish(&event);
+        if matches!(event, Event::StateChange { .. }) && self.systemd.is_some() {
+            self.tell_systemd(&self.status_line());
+        }
         match event {
             Event::StateChange {
                 instance,
@@ -683,7 +728,7 @@ impl Agent {
                 priority,
                 effective_priority,
             } => {
-                if to != crate::protocol::fsm::State::Master
+                if to != State::Master
                     && let Some(inst) = self.instances.iter_mut().find(|i| i.cfg.name == instance)
                 {
                     inst.send.forget();

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod procs;
 pub mod receive;
 pub mod runner;
+pub mod sd_notify;
 pub mod signals;
 
 pub use event_loop::run;
