@@ -85,7 +85,9 @@
 //!
 //! # Exemptions for known node bugs (lifted by `VIPD_SIM_STRICT=1`)
 //!
-//! - Crossed election orders (`known_bug_crossed_election_order_never_elects`): when two
+//! - Crossed election orders (`crossed_election_orders_elect_one_router_after_a_collision`,
+//!   which passes since the node breaks the tie with an address-derived wait of up to one
+//!   interval after a loss; that wait is not in the quiet deadline, so the exemption stays): when two
 //!   eligible routers are ordered differently on the two LANs (by effective priority, then
 //!   address: one would win the outside, the other the inside), two simultaneous masters of the
 //!   group each lose one LAN and both step down; their timers then run out together and the
@@ -2085,19 +2087,16 @@ fn tracker_flapping_faster_than_rise_fall_never_moves_anything() {
     assert_group_master(&sim, 1, "after flapping below rise");
 }
 
-/// KNOWN NODE BUG (fails today; `cargo test --release --test sync_chaos -- --ignored`).
-///
 /// Two routers of equal priority whose address order is crossed between the LANs (r0 wins the
 /// outside tie-break, r1 the inside one). Partition both LANs: each becomes master of both.
 /// Heal: each loses one LAN, steps down there and, by the sync-group rule, takes its other
-/// member down too. Nobody is left; both routers' timers were started by the same events and
-/// run out together, both take over again, and so on: with a fixed wire delay the cycle never
-/// ends (a takeover every master-down interval, a master for 0.2 ms each time). The same
-/// happens when both start at the same instant, and with priorities crossed by the same
-/// amount (150/100 against 100/150).
+/// member down too. Nobody is left, and both routers' timers, started by the same events, run
+/// out together: without a tie-break the collision repeats for ever (it did: a takeover every
+/// master-down interval, a master for 0.2 ms each time). The node now makes a group that lost
+/// a LAN wait a share of an interval set by its first member's address before taking over
+/// again, so one router is heard first and the other holds back: one master of both.
 #[test]
-#[ignore = "known node bug: crossed election orders livelock a sync group"]
-fn known_bug_crossed_election_order_never_elects() {
+fn crossed_election_orders_elect_one_router_after_a_collision() {
     let mut sim = Sim::new(
         v4_lans(),
         &[router([3, 2], 100, vec![]), router([2, 3], 100, vec![])],
@@ -2133,7 +2132,7 @@ fn known_bug_crossed_election_order_never_elects() {
     );
 }
 
-/// KNOWN NODE BUG (fails today; `cargo test --release --test sync_chaos -- --ignored`).
+/// Was a node bug (fixed: an address added for a lost role is removed again).
 ///
 /// A node whose outside instance owns its address (255) shuts down, its inside link goes
 /// down while it is stopped, and it starts again on the same node (`Input::Start` after

@@ -453,6 +453,10 @@ pub struct Node {
     groups: Vec<GroupSpec>,
     /// The state each group's members last agreed on (what its notifications said).
     group_states: Vec<State>,
+    /// When each group last lost a LAN to a better master (a member stepped down for it).
+    group_lost_at: Vec<Option<Duration>>,
+    /// A group due to take over after a recent loss waits until then (see `fsm_timeout`).
+    group_release_at: Vec<Option<Duration>>,
     /// Interfaces as last reported, by name.
     links: HashMap<String, IfState>,
     started: bool,
@@ -520,6 +524,8 @@ impl Node {
             instances,
             tracks,
             group_states: vec![State::Init; spec.groups.len()],
+            group_lost_at: vec![None; spec.groups.len()],
+            group_release_at: vec![None; spec.groups.len()],
             groups: spec.groups,
             links: HashMap::new(),
             started: false,
@@ -601,10 +607,16 @@ impl Node {
             ]
         });
         let checks = self.tracks.iter().map(|t| t.next_check);
-        instances.chain(checks).flatten().min()
+        let groups = self.group_release_at.iter().copied();
+        instances.chain(checks).chain(groups).flatten().min()
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
+        for g in 0..self.groups.len() {
+            if self.group_release_at[g].is_some_and(|t| t <= now) {
+                self.release_group(now, g);
+            }
+        }
         for i in 0..self.instances.len() {
             if self.instances[i]
                 .fsm
@@ -981,14 +993,17 @@ impl Node {
     /// every other member is master already, or due too (held back, or its timer ran out).
     fn fsm_timeout(&mut self, now: Duration, i: InstanceId) {
         let inst = &self.instances[i];
-        if inst.fsm.state() == State::Backup && inst.group.is_some() {
-            let ready = self.group_members(i).into_iter().all(|m| {
-                let fsm = &self.instances[m].fsm;
-                fsm.state() == State::Master
-                    || (fsm.state() == State::Backup
-                        && (fsm.takeover_due() || fsm.poll_timeout().is_some_and(|t| t <= now)))
-            });
-            if !ready {
+        if let (State::Backup, Some(g)) = (inst.fsm.state(), inst.group) {
+            if !self.group_ready(now, i) {
+                self.feed(now, i, FsmEvent::HoldTakeover, None);
+                return;
+            }
+            if let Some(at) = self.release_after_loss(now, i, g) {
+                // Two routers whose election order is crossed between the LANs both lose
+                // one LAN, and their timers run out together again and again. Waiting a
+                // share of an interval that depends on the address breaks the tie: the
+                // first to take over is heard by the other before its own turn.
+                self.group_release_at[g] = Some(at);
                 self.feed(now, i, FsmEvent::HoldTakeover, None);
                 return;
             }
@@ -997,9 +1012,77 @@ impl Node {
         self.execute(now, i, None);
     }
 
+    /// Every other member of `i`'s group is master, or a backup that is due.
+    fn group_ready(&self, now: Duration, i: InstanceId) -> bool {
+        self.group_members(i).into_iter().all(|m| {
+            let fsm = &self.instances[m].fsm;
+            fsm.state() == State::Master
+                || (fsm.state() == State::Backup
+                    && (fsm.takeover_due() || fsm.poll_timeout().is_some_and(|t| t <= now)))
+        })
+    }
+
+    /// After its group lost a LAN in the last three master-down intervals, when a ready
+    /// member may take over: later than now by up to one advert interval, by the last byte of
+    /// the group's first member's address (modulo 32). `None`: now.
+    fn release_after_loss(&mut self, now: Duration, i: InstanceId, g: usize) -> Option<Duration> {
+        let lost = self.group_lost_at[g]?;
+        let inst = &self.instances[i];
+        let window = 3 * inst.fsm.master_down_interval().to_duration();
+        if now.saturating_sub(lost) > window {
+            return None;
+        }
+        if let Some(at) = self.group_release_at[g] {
+            return (at > now).then_some(at);
+        }
+        // The same member's address for the whole group (its first one's), so that the two
+        // routers of a crossed pair, whose addresses are crossed too, still differ.
+        let first = self.groups[g].members.first().copied().unwrap_or(i);
+        let address = self
+            .instances
+            .get(first)
+            .and_then(|f| f.usable)
+            .or(inst.usable)?;
+        let last_byte = match address {
+            IpAddr::V4(a) => a.octets()[3],
+            IpAddr::V6(a) => a.octets()[15],
+        };
+        // Steps of 1/32 interval (3 ms at 100 ms adverts): wide enough for the first
+        // router's advert to arrive before the other's turn.
+        let interval = inst.fsm.master_adver_interval().to_duration();
+        Some(now + interval * (u32::from(last_byte % 32) + 1) / 32)
+    }
+
+    /// A group held after a loss: when its turn comes and it is still ready, every member
+    /// takes over together.
+    fn release_group(&mut self, now: Duration, g: usize) {
+        self.group_release_at[g] = None;
+        let members = self.groups[g].members.clone();
+        let due = |node: &Node, m: InstanceId| {
+            node.instances.get(m).is_some_and(|inst| {
+                inst.fsm.state() == State::Master
+                    || (inst.fsm.state() == State::Backup
+                        && (inst.fsm.takeover_due()
+                            || inst.fsm.poll_timeout().is_some_and(|t| t <= now)))
+            })
+        };
+        if !members.iter().all(|&m| due(self, m)) {
+            return;
+        }
+        self.group_lost_at[g] = None;
+        for m in members {
+            if self.instances[m].fsm.state() == State::Backup {
+                self.feed(now, m, FsmEvent::TakeOver, None);
+            }
+        }
+    }
+
     /// The group follows a member's own move: out of master for backup takes the others'
     /// master roles down, into master brings the due backups along.
     fn follow_group(&mut self, now: Duration, i: InstanceId, from: State, to: State) {
+        if let (State::Master, State::Backup, Some(g)) = (from, to, self.instances[i].group) {
+            self.group_lost_at[g] = Some(now);
+        }
         for m in self.group_members(i) {
             let fsm = &self.instances[m].fsm;
             if from == State::Master && to == State::Backup && fsm.state() == State::Master {
