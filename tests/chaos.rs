@@ -75,7 +75,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Lan, MAX_ROUTERS, Rng, RouterSpec, Tally, WIRE_DELAY, assert_single_master, cut_bit, env_u64,
-    run_seeds, secs, seed_count,
+    panic_message, run_seeds, secs, seed_count,
 };
 use vipd::protocol::fsm::State;
 use vipd::protocol::units::{Centisecs, Version, master_down_interval, skew_time};
@@ -718,11 +718,7 @@ fn run_seed(seed: u64) -> Result<(Summary, Chaos), String> {
     match catch_unwind(AssertUnwindSafe(|| chaos.run())) {
         Ok(summary) => Ok((summary, chaos)),
         Err(payload) => {
-            let msg = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "non-string panic".into());
+            let msg = panic_message(payload.as_ref());
             let mut report = String::new();
             let _ = writeln!(report, "\n==== chaos seed {seed} FAILED: {msg}");
             let _ = writeln!(

@@ -110,7 +110,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use common::{Rng, Tally, env_u64, run_seeds, seed_count};
+use common::{Rng, Tally, env_u64, panic_message, run_seeds, seed_count};
 use vipd::config::VirtualAddress;
 use vipd::protocol::fsm::{AdvertIn, State};
 use vipd::protocol::link::{IfAddr, IfState};
@@ -697,11 +697,7 @@ impl Sim {
                 self.trace.push(self.now, rec);
                 continue;
             }
-            let jitter = if self.jitter.is_zero() {
-                Duration::ZERO
-            } else {
-                self.rng.duration(Duration::ZERO, self.jitter)
-            };
+            let jitter = self.rng.up_to(self.jitter);
             self.seq += 1;
             self.wire.push(Pkt {
                 at: self.now + self.delay + jitter,
@@ -1732,11 +1728,7 @@ fn run_seed(seed: u64) -> Result<(Summary, Chaos), String> {
     match catch_unwind(AssertUnwindSafe(|| chaos.run())) {
         Ok(summary) => Ok((summary, chaos)),
         Err(payload) => {
-            let msg = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "non-string panic".into());
+            let msg = panic_message(payload.as_ref());
             let mut report = String::new();
             let _ = writeln!(report, "\n==== sync_chaos seed {seed} FAILED: {msg}");
             let _ = writeln!(

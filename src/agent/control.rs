@@ -564,6 +564,16 @@ mod tests {
         BufReader::new(stream)
     }
 
+    /// As many subscribers as the agent takes, each counted by the hub.
+    async fn fill_subscribers(path: &Path, hub: &EventHub) -> Vec<BufReader<UnixStream>> {
+        let mut held = Vec::new();
+        for _ in 0..MAX_SUBSCRIBERS {
+            held.push(subscribe(path).await);
+        }
+        subscribers(hub, MAX_SUBSCRIBERS as u64).await;
+        held
+    }
+
     /// Wait (bounded) until the hub counts `n` subscribers.
     async fn subscribers(hub: &EventHub, n: u64) {
         let counted = tokio::time::timeout(Duration::from_secs(5), async {
@@ -722,11 +732,7 @@ mod tests {
         runtime().block_on(async {
             let hub = EventHub::new();
             let path = serve_test(&dir, &hub);
-            let mut held = Vec::new();
-            for _ in 0..MAX_SUBSCRIBERS {
-                held.push(subscribe(&path).await);
-            }
-            subscribers(&hub, MAX_SUBSCRIBERS as u64).await;
+            let mut held = fill_subscribers(&path, &hub).await;
             let mut refused = subscribe(&path).await;
             let line = next_line(&mut refused).await.expect("an error line");
             assert!(line.contains("too many event subscribers"), "{line}");
@@ -756,11 +762,7 @@ mod tests {
         runtime().block_on(async {
             let hub = EventHub::new();
             let path = serve_test(&dir, &hub);
-            let mut held = Vec::new();
-            for _ in 0..MAX_SUBSCRIBERS {
-                held.push(subscribe(&path).await);
-            }
-            subscribers(&hub, MAX_SUBSCRIBERS as u64).await;
+            let mut held = fill_subscribers(&path, &hub).await;
             // Idle, garbage, unterminated and surplus subscription requests.
             let mut hostile = Vec::new();
             for i in 0..1000 {

@@ -83,6 +83,16 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 
+    /// Uniform in `0..=max`; zero without drawing when `max` is zero (no jitter configured
+    /// leaves the random sequence as it was).
+    pub fn up_to(&mut self, max: Duration) -> Duration {
+        if max.is_zero() {
+            Duration::ZERO
+        } else {
+            self.duration(Duration::ZERO, max)
+        }
+    }
+
     /// Uniform duration in `lo..=hi`, nanosecond resolution.
     pub fn duration(&mut self, lo: Duration, hi: Duration) -> Duration {
         let span = (hi - lo).as_nanos() as u64;
@@ -551,11 +561,7 @@ impl Lan {
                 );
                 continue;
             }
-            let jitter = if self.jitter.is_zero() {
-                Duration::ZERO
-            } else {
-                self.rng.duration(Duration::ZERO, self.jitter)
-            };
+            let jitter = self.rng.up_to(self.jitter);
             self.seq += 1;
             self.wire.push(Pkt {
                 at: self.now + self.delay + jitter,
@@ -877,4 +883,13 @@ pub fn run_seeds<T: Tally>(
         total.into_inner().unwrap_or_else(|e| e.into_inner()),
         workers,
     ))
+}
+
+/// The text of a caught panic (`catch_unwind`'s payload).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "non-string panic".into())
 }
