@@ -843,6 +843,8 @@ impl Agent {
             .enumerate()
             .filter_map(|(i, inst)| {
                 let report = self.node.report(i)?;
+                let (notify_waiting, notify_dropped) =
+                    self.notifier.queue_stats(Target::Instance(i));
                 Some(InstanceStatus {
                     name: inst.cfg.name.clone(),
                     state: report.state.name().to_string(),
@@ -870,8 +872,8 @@ impl Agent {
                     send_error: inst.send.failing.as_ref().map(|(_, _, e)| e.clone()),
                     local_source_adverts: report.local_source_adverts,
                     master_conflicts: report.master_conflicts,
-                    notify_waiting: self.notifier.queue_stats(Target::Instance(i)).0,
-                    notify_dropped: self.notifier.queue_stats(Target::Instance(i)).1,
+                    notify_waiting,
+                    notify_dropped,
                     address_list_mismatches: report.address_list_mismatches,
                     transitions: report.transitions,
                     fault_causes: report.fault_causes,
