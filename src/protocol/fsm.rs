@@ -348,6 +348,13 @@ impl Fsm {
             // Another master is leaving; make sure the backups hear from us at once.
             self.send_now(now, out);
         } else if self.loses_to(&adv) {
+            // Our last word as master: if this is a split brain healing, the winner may
+            // never have heard us (its advert crossed first). Hearing a worse master makes it
+            // answer and re-announce (vipd and keepalived both do), so clients that followed
+            // us come back at once rather than when their neighbour entry times out.
+            out.push(Action::SendAdvert {
+                priority: self.effective_priority,
+            });
             self.learn_master(adv);
             self.become_backup(
                 now,

@@ -318,8 +318,9 @@ pub enum Event {
         src: IpAddr,
         count: u64,
     },
-    /// This master heard another master: a split brain is healing. The one that stays
-    /// master re-announces its addresses at once.
+    /// This master heard a worse master while it had been master for longer than a
+    /// handover takes: a split brain is healing. It stays master and re-announces its
+    /// addresses at once.
     MasterConflict {
         instance: String,
         peer: IpAddr,
@@ -430,6 +431,8 @@ struct Instance {
     /// Addresses vipd added for this instance (ifindex, address): the only ones it removes.
     held: Vec<(u32, VirtualAddress)>,
     announce_at: Option<Duration>,
+    /// Since when it has been master.
+    master_since: Option<Duration>,
     /// Since when it has been out of FAULT with every tracker healthy.
     ready_since: Option<Duration>,
     counters: Counters,
@@ -513,6 +516,7 @@ impl Node {
                     },
                     held: Vec::new(),
                     announce_at: None,
+                    master_since: None,
                     ready_since: None,
                     counters: Counters::default(),
                     mismatch_log: Throttle::new(MISMATCH_EVERY),
@@ -775,9 +779,16 @@ impl Node {
                     }));
             }
         }
-        let conflict = inst.fsm.state() == State::Master && advert.priority != 0;
-        if conflict {
-            // Only a master advertises: two masters means a split brain is healing.
+        let was_master = inst.fsm.state() == State::Master && advert.priority != 0;
+        self.feed(now, i, FsmEvent::Advert(advert), None);
+        let inst = &mut self.instances[i];
+        // Only the master that stays can tell a split brain from a handover: right after a
+        // takeover the old master's adverts still cross ours for up to one of its intervals.
+        // The one that steps down cannot tell, and its state change already says why.
+        let overlap = inst
+            .master_since
+            .is_some_and(|since| now < since + advert.interval.to_duration());
+        if was_master && inst.fsm.state() == State::Master && !overlap {
             inst.counters.master_conflicts += 1;
             self.out.push_back(Output::Event(Event::MasterConflict {
                 instance: inst.spec.name.clone(),
@@ -785,11 +796,8 @@ impl Node {
                 peer_priority: advert.priority,
                 priority: inst.fsm.effective_priority(),
             }));
-        }
-        self.feed(now, i, FsmEvent::Advert(advert), None);
-        if conflict && self.instances[i].fsm.state() == State::Master {
-            // Still master: clients that followed the other one come back now, not at the
-            // next announcement.
+            // Clients that followed the other master come back now, not at the next
+            // announcement.
             self.announce(now, i);
         }
     }
@@ -1132,6 +1140,7 @@ impl Node {
                     };
                     let inst = &mut self.instances[i];
                     inst.counters.transitions += 1;
+                    inst.master_since = (to == State::Master).then_some(now);
                     if to != State::Master {
                         inst.announce_at = None;
                     }
