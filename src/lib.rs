@@ -5,8 +5,10 @@
 //!   state machine, takeover frame layouts, protocol time. No sockets, clocks, processes or
 //!   tokio (a test guards this): inputs with the current time in, outputs out.
 //! - [`config`]: the configuration file, parsed and validated with positions.
+//! - [`cli`]: the command-line definition (the man page and completions come from it too).
 //! - [`agent`]: the I/O shell. One tokio event loop that drives the core: raw sockets,
 //!   netlink, timers, signals, the control socket.
 pub mod agent;
+pub mod cli;
 pub mod config;
 pub mod protocol;

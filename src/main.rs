@@ -1,55 +1,13 @@
 //! The `vipd` command line: `run`, `check`, `status`, `events`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 use vipd::agent::{self, control, events, logging, runner};
+use vipd::cli::{Cli, Command};
 use vipd::config;
-
-#[derive(Parser)]
-#[command(name = "vipd", version, about = "VRRP virtual-IP failover agent")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the agent in the foreground until SIGTERM/SIGINT; logs go to stderr.
-    Run {
-        #[arg(short, long, default_value = config::DEFAULT_PATH)]
-        config: PathBuf,
-        /// Log filter: error, warn (or warning), info, debug, trace or off, or tracing
-        /// directives such as vipd=debug,info; overrides RUST_LOG. Default: info.
-        #[arg(long, value_parser = logging::normalize)]
-        log_level: Option<String>,
-    },
-    /// Validate a configuration file without running anything.
-    Check {
-        #[arg(short, long, default_value = config::DEFAULT_PATH)]
-        config: PathBuf,
-    },
-    /// Ask a running agent for the state of its instances.
-    Status {
-        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
-        socket: PathBuf,
-        /// Print the full report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Follow a running agent's events (state changes, priorities, tracks) as they happen.
-    ///
-    /// One line per event until the agent stops (exit 0) or Ctrl-C.
-    Events {
-        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
-        socket: PathBuf,
-        /// Print each event as the agent sends it: one JSON object per line.
-        #[arg(long)]
-        json: bool,
-    },
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
