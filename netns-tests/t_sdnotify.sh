@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # systemd's notification protocol, received on a test socket: READY=1 once the instance has
 # joined its election, STATUS= lines as its state changes, WATCHDOG=1 at half the requested
-# period from the event loop, STOPPING=1 at SIGTERM.
+# period from the event loop, RELOADING=1 with MONOTONIC_USEC then READY=1 around a reload
+# (SIGHUP), STOPPING=1 at SIGTERM.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 lab_init sd
@@ -36,6 +37,20 @@ metric watchdog_pings "$pings"
 # Every 100 ms (half of WATCHDOG_USEC): about 20 in 2 s.
 ((pings >= elapsed / 100 - 3 && pings <= elapsed / 100 + 3)) || fail "$pings watchdog pings in $elapsed ms, expected one per 100 ms"
 ok "WATCHDOG=1 every 100 ms from the loop ($pings in $elapsed ms)"
+
+kill -HUP "${LAB_PID_OF[a]}"
+wait_until 3 "RELOADING=1 at SIGHUP" grep -q ' RELOADING=1$' "$LAB_DIR/notify.log"
+wait_until 3 "READY=1 after the reload" test "$(grep -c ' READY=1$' "$LAB_DIR/notify.log")" -ge 2
+# RELOADING=1 and MONOTONIC_USEC come in one datagram: the log has them on two lines.
+read -r logged usec < <(awk '/ RELOADING=1$/ {t = $1; getline; sub("MONOTONIC_USEC=", ""); print t, $0; exit}' "$LAB_DIR/notify.log")
+[[ $usec =~ ^[0-9]+$ ]] || fail "no MONOTONIC_USEC with RELOADING=1: $(cat "$LAB_DIR/notify.log")"
+# The test's receiver stamps CLOCK_MONOTONIC too: the two agree within a second.
+python3 -c "import sys; sys.exit(abs(float(sys.argv[1]) - int(sys.argv[2]) / 1e6) > 1)" "$logged" "$usec" ||
+	fail "MONOTONIC_USEC=$usec is not the monotonic clock (received at $logged)"
+reload_ready=$(awk '/ RELOADING=1$/ {r = 1; next} r && / READY=1$/ {print "yes"; exit}' "$LAB_DIR/notify.log")
+[[ $reload_ready == yes ]] || fail "no READY=1 after RELOADING=1"
+is_state a web master || fail "a left master at the reload"
+ok "SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1; a still master"
 
 stop_agent a
 ((AGENT_RC == 0)) || fail "vipd exited $AGENT_RC"

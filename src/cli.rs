@@ -39,6 +39,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Have a running agent re-read its configuration file and apply the difference.
+    ///
+    /// The whole file is checked first: on any error nothing changes (exit 1, every error
+    /// printed). Instances whose settings did not change are not touched; the others are
+    /// changed in place, added or removed. Prints what was kept, changed, added and removed.
+    /// Needs root (or the agent's own user). The same happens on SIGHUP.
+    Reload {
+        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        socket: PathBuf,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Follow a running agent's events (state changes, priorities, tracks) as they happen.
     ///
     /// One line per event until the agent stops (exit 0) or Ctrl-C.

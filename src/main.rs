@@ -1,4 +1,4 @@
-//! The `vipd` command line: `run`, `check`, `status`, `events`.
+//! The `vipd` command line: `run`, `check`, `status`, `reload`, `events`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Status { socket, json } => status(&socket, json),
         Command::Events { socket, json } => follow_events(&socket, json),
+        Command::Reload { socket, json } => reload(&socket, json),
     }
 }
 
@@ -115,6 +116,34 @@ fn run(path: &Path, level: Option<&str>) -> ExitCode {
             tracing::error!("{e}");
             ExitCode::from(1)
         }
+    }
+}
+
+fn reload(socket: &Path, json: bool) -> ExitCode {
+    let result = runtime()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(control::reload(socket)));
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&outcome) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("cannot print the outcome: {e}"),
+        }
+    } else if outcome.applied {
+        print!("{}", control::render_reload(&outcome));
+    } else {
+        eprint!("{}", control::render_reload(&outcome));
+    }
+    if outcome.applied {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

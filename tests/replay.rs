@@ -14,6 +14,8 @@
 //!   - `"advert": {"instance": "web", "src": "10.0.0.3", "priority": 200, "interval_ms": 100}`
 //!     (the interval defaults to the instance's; `"mismatch": true` for another address list);
 //!   - `"check": {"track": "NAME", "result": {"result": "passed"}}`;
+//!   - `"reload": "OTHER.toml"` runs that configuration (beside the script) instead; names
+//!     refer to the new configuration's instances and tracks from then on;
 //!   - `"input": {...}` any other input, as serialised (`{"input": "start"}`).
 //! - `{"expect": {...}}` checks, against the outputs since the previous expectation:
 //!   - `"state": {"web": "master"}`, `"effective_priority": {"web": 90}`,
@@ -41,6 +43,8 @@ struct Replay {
     tracks: HashMap<String, usize>,
     /// Outputs since the last expectation, as JSON.
     seen: Vec<Value>,
+    /// The spec of a reload the node has not answered yet.
+    reloading: Option<Spec>,
 }
 
 impl Replay {
@@ -64,6 +68,7 @@ impl Replay {
             names,
             tracks,
             seen: Vec::new(),
+            reloading: None,
         }
     }
 
@@ -78,6 +83,15 @@ impl Replay {
 
     fn drain(&mut self) {
         while let Some(out) = self.node.poll_output() {
+            if let Output::Reloaded { summary } = &out {
+                let spec = self.reloading.take().expect("a reload under way");
+                self.names = (spec.instances.iter().zip(&summary.slots.instances))
+                    .map(|(s, &i)| (s.name.clone(), i))
+                    .collect();
+                self.tracks = (spec.tracks.iter().zip(&summary.slots.tracks))
+                    .map(|(t, &i)| (t.name.clone(), i))
+                    .collect();
+            }
             if let Output::AddAddress {
                 instance, address, ..
             } = out
@@ -126,6 +140,17 @@ impl Replay {
             Some(link_input(link))
         } else if let Some(adv) = step.get("advert") {
             Some(self.advert_input(line, adv))
+        } else if let Some(file) = step.get("reload") {
+            let path = self
+                .script
+                .with_file_name(file.as_str().unwrap_or_default());
+            let config = config::load(&path).unwrap_or_else(|errors| {
+                let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                self.fail(line, format!("{}: {}", path.display(), text.join("\n")))
+            });
+            let spec = Spec::from(&config);
+            self.reloading = Some(spec.clone());
+            Some(Input::Reload { spec })
         } else if let Some(check) = step.get("check") {
             let name = check["track"].as_str().unwrap_or_default();
             let Some(&track) = self.tracks.get(name) else {

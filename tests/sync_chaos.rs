@@ -657,7 +657,10 @@ impl Sim {
                         .expect("known instance");
                     self.changes.push((self.now, i, k, to));
                 }
-                Output::Announce { .. } | Output::Notify { .. } | Output::Event(_) => {}
+                Output::Announce { .. }
+                | Output::Notify { .. }
+                | Output::Event(_)
+                | Output::Reloaded { .. } => {}
             }
         }
     }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::agent::procs;
 use crate::agent::runner::{self, Command, Identity, Outcome, Report};
 use crate::config::{Config, TrackTarget};
-use crate::protocol::node::TrackId;
+use crate::protocol::node::{self, TrackId};
 use crate::protocol::track::CheckResult;
 
 /// A track file is a number: more than this many bytes is not one.
@@ -104,6 +104,23 @@ impl Checks {
             identity,
             done,
         })
+    }
+
+    /// The same for another configuration (a reload), answering on the same channel.
+    pub fn rebuild(
+        &self,
+        config: &Config,
+        order: &[TrackTarget],
+        identity: Arc<Identity>,
+    ) -> Result<Checks, String> {
+        Checks::new(config, order, identity, self.done.clone())
+    }
+
+    /// Move each check to its tracker's slot in the node (`slots`: by position in `order`).
+    pub fn place(&mut self, slots: &[TrackId]) {
+        let checks = std::mem::take(&mut self.checks);
+        self.checks = node::place(checks, slots, || Check::None);
+        self.not_started = vec![false; self.checks.len()];
     }
 
     /// Start the check of `track`; its result arrives through the channel.

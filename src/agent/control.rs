@@ -1,6 +1,11 @@
 //! The control socket: a Unix stream socket where `vipd status` asks the running agent for
-//! its state (request line `status`: one JSON document out, connection closed) and
-//! `vipd events` subscribes to its event stream (request line `events`: see [`events`]).
+//! its state (request line `status`: one JSON document out, connection closed), `vipd
+//! events` subscribes to its event stream (request line `events`: see [`events`]) and
+//! `vipd reload` has it re-read its configuration (request line `reload`).
+//!
+//! Who may do what: whoever can connect (root, and the members of `global.control_group`)
+//! may read status and events; `reload` changes what the agent does, so it is for root and
+//! the agent's own user only, checked with the peer's credentials.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -13,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use crate::agent::events::{self, EventHub, EventStats};
-use crate::protocol::node::{GroupReport, TrackReport};
+use crate::protocol::node::{GroupReport, InstanceChange, InstanceReload, TrackReport};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::track::{CheckResult, Kind};
 
@@ -86,6 +92,82 @@ pub struct ReceiveStatus {
 
 /// A status request travelling from the socket task to the agent's event loop.
 pub type StatusRequest = oneshot::Sender<Status>;
+/// A reload request, the same way.
+pub type ReloadRequest = oneshot::Sender<ReloadOutcome>;
+
+/// Where the socket tasks send what only the event loop can answer.
+#[derive(Clone)]
+pub struct Requests {
+    pub status: mpsc::Sender<StatusRequest>,
+    pub reload: mpsc::Sender<ReloadRequest>,
+}
+
+/// What `vipd reload` gets back (and SIGHUP logs).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReloadOutcome {
+    /// The configuration file read.
+    pub config: String,
+    /// Whether the new configuration runs now. When not, nothing changed.
+    pub applied: bool,
+    /// Every problem found; the new configuration is applied only when there is none.
+    pub errors: Vec<String>,
+    pub instances: Vec<InstanceReload>,
+    /// Global settings that changed (control socket, script user, ...).
+    pub global: Vec<String>,
+}
+
+impl ReloadOutcome {
+    pub fn count(&self, change: InstanceChange) -> usize {
+        self.instances.iter().filter(|i| i.change == change).count()
+    }
+
+    /// `kept 2, changed 1, replaced 0, added 1, removed 1`.
+    pub fn counts(&self) -> String {
+        [
+            ("kept", InstanceChange::Kept),
+            ("changed", InstanceChange::Changed),
+            ("replaced", InstanceChange::Replaced),
+            ("added", InstanceChange::Added),
+            ("removed", InstanceChange::Removed),
+        ]
+        .iter()
+        .map(|(word, change)| format!("{word} {}", self.count(*change)))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// The text `vipd reload` prints.
+pub fn render_reload(outcome: &ReloadOutcome) -> String {
+    let mut out = String::new();
+    if !outcome.applied {
+        for e in &outcome.errors {
+            out.push_str(&format!("{e}\n"));
+        }
+        out.push_str(&format!(
+            "{}: {} error(s); not reloaded: the running configuration is unchanged\n",
+            outcome.config,
+            outcome.errors.len()
+        ));
+        return out;
+    }
+    out.push_str(&format!(
+        "reloaded {}: {}\n",
+        outcome.config,
+        outcome.counts()
+    ));
+    for i in &outcome.instances {
+        let word = serde_json::to_value(i.change)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        out.push_str(&format!("  {word:<9}{}\n", i.name));
+    }
+    for g in &outcome.global {
+        out.push_str(&format!("  global   {g}\n"));
+    }
+    out
+}
 
 /// Clients served at once; more are accepted and closed at once, so idle or hostile
 /// clients can never use up the agent's descriptors. An event subscriber holds a place only
@@ -94,6 +176,8 @@ const MAX_CLIENTS: usize = 32;
 /// A client has this long to send its request and read the answer (an event subscriber:
 /// to send its request).
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A reload's answer may take longer: the agent adds and removes addresses first.
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a repeating control-socket problem is logged.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 /// Pause after a failed accept (descriptor exhaustion), doubling up to the maximum, so a
@@ -139,6 +223,21 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener, String> {
         .map_err(|e| fail("global.control_group", &e))?;
     let listener =
         UnixListener::bind(path).map_err(|e| fail("cannot bind the control socket", &e))?;
+    set_access(path, gid)?;
+    Ok(listener)
+}
+
+/// Who may connect: root alone (mode 0600), or root and the group `group` (0660).
+pub fn grant(path: &Path, group: Option<&str>) -> Result<(), String> {
+    let gid = group
+        .map(group_id)
+        .transpose()
+        .map_err(|e| format!("{}: global.control_group: {e}", path.display()))?;
+    set_access(path, gid)
+}
+
+fn set_access(path: &Path, gid: Option<u32>) -> Result<(), String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
     let mode = if gid.is_some() { 0o660 } else { 0o600 };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| fail("cannot set the socket's permissions", &e))?;
@@ -146,7 +245,7 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener, String> {
         std::os::unix::fs::chown(path, None, Some(gid))
             .map_err(|e| fail("cannot give the socket to global.control_group", &e))?;
     }
-    Ok(listener)
+    Ok(())
 }
 
 /// The id of the group called `name`.
@@ -158,13 +257,14 @@ fn group_id(name: &str) -> Result<u32, String> {
     }
 }
 
-/// Serve requests on a bound control socket: `status` by asking the event loop through
-/// `requests`, `events` by subscribing to `hub`.
-pub fn serve(listener: UnixListener, requests: mpsc::Sender<StatusRequest>, hub: EventHub) {
-    tokio::spawn(accept_loop(listener, requests, hub));
+/// Serve requests on a bound control socket: `status` and `reload` by asking the event loop
+/// through `requests`, `events` by subscribing to `hub`. Aborting the task stops accepting;
+/// clients already accepted are still answered.
+pub fn serve(listener: UnixListener, requests: Requests, hub: EventHub) -> JoinHandle<()> {
+    tokio::spawn(accept_loop(listener, requests, hub))
 }
 
-async fn accept_loop(listener: UnixListener, requests: mpsc::Sender<StatusRequest>, hub: EventHub) {
+async fn accept_loop(listener: UnixListener, requests: Requests, hub: EventHub) {
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     let epoch = Instant::now();
     let mut refused = Throttle::new(WARN_EVERY);
@@ -210,6 +310,11 @@ async fn accept_loop(listener: UnixListener, requests: mpsc::Sender<StatusReques
                 // subscribed (subscribers have their own limit).
                 return events::serve_subscriber(stream, hub, slot).await;
             }
+            let deadline = if request == "reload" {
+                tokio::time::Instant::now() + RELOAD_TIMEOUT
+            } else {
+                deadline
+            };
             match tokio::time::timeout_at(deadline, answer(stream, &request, requests)).await {
                 Ok(Err(e)) => tracing::debug!(error = %e, "control connection failed"),
                 Err(_) => tracing::debug!("control client too slow; closed"),
@@ -229,31 +334,46 @@ async fn read_request(stream: &mut UnixStream) -> io::Result<String> {
     Ok(line.trim().to_owned())
 }
 
-async fn answer(
-    mut stream: UnixStream,
-    request: &str,
-    requests: mpsc::Sender<StatusRequest>,
-) -> io::Result<()> {
+async fn answer(mut stream: UnixStream, request: &str, requests: Requests) -> io::Result<()> {
     let reply = match request {
-        "status" => {
-            let (tx, rx) = oneshot::channel();
-            requests
-                .send(tx)
-                .await
-                .map_err(|_| io::Error::other("agent is shutting down"))?;
-            let status = rx
-                .await
-                .map_err(|_| io::Error::other("agent is shutting down"))?;
-            serde_json::to_string(&status).map_err(io::Error::other)?
-        }
-        other => serde_json::json!({
-            "error": format!("unknown command {other:?}; allowed: status, events")
+        "status" => serde_json::to_string(&ask(&requests.status).await?),
+        "reload" => match may_reload(&stream) {
+            Ok(()) => serde_json::to_string(&ask(&requests.reload).await?),
+            Err(refusal) => Ok(serde_json::json!({ "error": refusal }).to_string()),
+        },
+        other => Ok(serde_json::json!({
+            "error": format!("unknown command {other:?}; allowed: status, events, reload")
         })
-        .to_string(),
-    };
+        .to_string()),
+    }
+    .map_err(io::Error::other)?;
     stream.write_all(reply.as_bytes()).await?;
     stream.write_all(b"\n").await?;
     stream.shutdown().await
+}
+
+/// Hand a request to the event loop and wait for its answer.
+async fn ask<T>(to: &mpsc::Sender<oneshot::Sender<T>>) -> io::Result<T> {
+    let gone = |_| io::Error::other("agent is shutting down");
+    let (tx, rx) = oneshot::channel();
+    to.send(tx).await.map_err(gone)?;
+    rx.await
+        .map_err(|_| io::Error::other("agent is shutting down"))
+}
+
+/// Only root and the agent's own user may reload; the group that may read status may not.
+fn may_reload(stream: &UnixStream) -> Result<(), String> {
+    let uid = stream
+        .peer_cred()
+        .map_err(|e| format!("cannot read the client's credentials: {e}"))?
+        .uid();
+    let own = nix::unistd::geteuid().as_raw();
+    if uid == 0 || uid == own {
+        return Ok(());
+    }
+    Err(format!(
+        "reload is for root (or the agent's own user); uid {uid} may read status and events only"
+    ))
 }
 
 /// How long `vipd status` waits for the agent's answer.
@@ -272,6 +392,30 @@ pub async fn query(path: &Path) -> Result<Status, String> {
         .map_err(|e| format!("{}: {e}{}", path.display(), access_hint(&e)))?;
     serde_json::from_str(&reply)
         .map_err(|e| format!("{}: unexpected reply from the agent: {e}", path.display()))
+}
+
+/// Client side: have the agent at `path` reload its configuration.
+pub async fn reload(path: &Path) -> Result<ReloadOutcome, String> {
+    let reply = tokio::time::timeout(RELOAD_TIMEOUT, exchange(path, "reload"))
+        .await
+        .map_err(|_| {
+            format!(
+                "{}: no answer from the agent within {RELOAD_TIMEOUT:?}",
+                path.display()
+            )
+        })?
+        .map_err(|e| format!("{}: {e}{}", path.display(), access_hint(&e)))?;
+    if let Ok(refused) = serde_json::from_str::<Refusal>(&reply) {
+        return Err(format!("{}: {}", path.display(), refused.error));
+    }
+    serde_json::from_str(&reply)
+        .map_err(|e| format!("{}: unexpected reply from the agent: {e}", path.display()))
+}
+
+/// What the agent answers to a request it will not carry out.
+#[derive(Deserialize)]
+struct Refusal {
+    error: String,
 }
 
 async fn exchange(path: &Path, request: &str) -> io::Result<String> {
@@ -495,13 +639,25 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Status goes to `status`; reloads go nowhere (answered "shutting down").
+    fn requests(status: mpsc::Sender<StatusRequest>) -> Requests {
+        Requests {
+            status,
+            reload: mpsc::channel(1).0,
+        }
+    }
+
     #[test]
     fn idle_clients_beyond_the_limit_are_closed_and_status_still_answers() {
         let dir = temp_dir("idle");
         let path = dir.join("vipd.sock");
         runtime().block_on(async {
             let (tx, mut rx) = mpsc::channel::<StatusRequest>(4);
-            serve(bind(&path, None).expect("bind"), tx, EventHub::new());
+            serve(
+                bind(&path, None).expect("bind"),
+                requests(tx),
+                EventHub::new(),
+            );
             tokio::spawn(async move {
                 while let Some(reply) = rx.recv().await {
                     let _ = reply.send(Status::default());
@@ -545,7 +701,7 @@ mod tests {
     fn serve_test(dir: &Path, hub: &EventHub) -> PathBuf {
         let path = dir.join("vipd.sock");
         let (tx, mut rx) = mpsc::channel::<StatusRequest>(4);
-        serve(bind(&path, None).expect("bind"), tx, hub.clone());
+        serve(bind(&path, None).expect("bind"), requests(tx), hub.clone());
         let hub = hub.clone();
         tokio::spawn(async move {
             while let Some(reply) = rx.recv().await {

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::agent::checks::{Checks, Done};
-use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
+use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Requests, Status};
 use crate::agent::events::EventHub;
 use crate::agent::lock;
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
@@ -27,7 +27,8 @@ use crate::agent::signals::{Signal, Signals};
 use crate::config::{Config, InstanceConfig};
 use crate::protocol::announce;
 use crate::protocol::fsm::State;
-use crate::protocol::node::{self, Event, Input, InstanceId, Node, Output, Target};
+use crate::protocol::node::Slots;
+use crate::protocol::node::{self, Event, Input, InstanceChange, InstanceId, Node, Output, Target};
 use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::units::Family;
@@ -109,6 +110,44 @@ struct Link {
     stats: Arc<RxStats>,
 }
 
+impl Link {
+    fn new(interface: &str, family: Family) -> Link {
+        Link {
+            interface: interface.to_owned(),
+            family,
+            index: None,
+            socket: None,
+            reader: None,
+            promoted_secondaries: false,
+            table: Arc::new(VridTable::new(std::iter::empty())),
+            stats: Arc::default(),
+        }
+    }
+
+    /// (Re)start the task that reads the socket. Packets wait in the socket meanwhile.
+    fn spawn_reader(&mut self, socket: Arc<VrrpSocket>, inbound_tx: mpsc::Sender<Inbound>) {
+        if let Some(reader) = self.reader.take() {
+            reader.abort();
+        }
+        self.reader = Some(tokio::spawn(receive::read_loop(
+            socket,
+            self.interface.clone(),
+            self.family,
+            self.table.clone(),
+            self.stats.clone(),
+            inbound_tx,
+        )));
+    }
+
+    fn close(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            reader.abort();
+        }
+        self.socket = None;
+        self.index = None;
+    }
+}
+
 /// What the agent keeps per instance for carrying out the node's outputs.
 struct Instance {
     cfg: InstanceConfig,
@@ -119,10 +158,12 @@ struct Instance {
 }
 
 pub struct Agent {
-    router_id: String,
+    /// The configuration running now.
+    config: Config,
     epoch: Instant,
     node: Node,
-    instances: Vec<Instance>,
+    /// By the node's instance ids; `None`: a retired id.
+    instances: Vec<Option<Instance>>,
     links: Vec<Link>,
     /// Every interface the node watches, as last reported to it.
     interfaces: HashMap<String, Option<IfState>>,
@@ -136,16 +177,20 @@ pub struct Agent {
     hub: EventHub,
     /// systemd's notification socket, when started with `Type=notify`.
     systemd: Option<sd_notify::Notifier>,
+    /// The control socket and the single-agent locks.
+    control: reload::Control,
+    /// A reload under way: what the node's `Reloaded` output puts in place.
+    pending: Option<reload::Pending>,
 }
 
 /// Run the agent until SIGTERM/SIGINT. Errors are fatal start-up problems (exit 1).
 pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     check_capabilities()?;
-    let socket_path = &config.global.control_socket;
+    let socket_path = config.global.control_socket.clone();
     // Before anything is touched: a second agent must not get as far as "cleaning up" the
     // first one's addresses, and a bad socket path must not surface after the election.
-    let _locks = lock::acquire(config_path, socket_path)?;
-    let listener = control::bind(socket_path, config.global.control_group.as_deref())?;
+    let locks = lock::acquire(config_path, &socket_path)?;
+    let listener = control::bind(&socket_path, config.global.control_group.as_deref())?;
     let identity = Arc::new(runner::identity(config.global.script_user.as_deref())?);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let checks = Checks::new(
@@ -161,26 +206,35 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let frames =
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
-    let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
+    let (status_tx, mut status_rx) = mpsc::channel(16);
+    let (reload_tx, mut reload_rx) = mpsc::channel(4);
     let hub = EventHub::new();
+    let control = reload::Control::new(
+        locks,
+        Requests {
+            status: status_tx,
+            reload: reload_tx,
+        },
+        hub.clone(),
+    );
     let mut agent = Agent::new(
-        &config,
+        config,
         netlink,
         frames,
         (checks, notifier),
         inbound_tx,
-        hub.clone(),
+        control,
     );
     let mut signals = Signals::new()?;
 
     agent.start().await;
-    control::serve(listener, status_tx, hub.clone());
+    agent.control.serve(listener, &socket_path);
     // Every instance has joined its election (or waits in FAULT for its interface).
     agent.tell_systemd("READY=1");
     agent.tell_systemd(&agent.status_line());
     let mut watchdog = sd_notify::watchdog_interval().map(tokio::time::interval);
     tracing::info!(
-        instances = agent.instances.len(),
+        instances = agent.node.instance_count(),
         control_socket = %socket_path.display(),
         "vipd running"
     );
@@ -193,7 +247,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
             signal = signals.next() => match signal {
                 Signal::Stop => break,
                 Signal::Reload => {
-                    tracing::warn!("SIGHUP: configuration reload is not supported yet; ignoring");
+                    agent.reload(config_path, "SIGHUP").await;
                 }
                 Signal::DumpStatus => agent.log_status(),
                 Signal::DumpCounters => agent.log_counters(),
@@ -204,6 +258,10 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
             Some(done) = done_rx.recv() => agent.on_check(done).await,
             Some(Finished(target)) = finished_rx.recv() => agent.notifier.finished(target),
             Some(reply) = status_rx.recv() => { let _ = reply.send(agent.status()); }
+            Some(reply) = reload_rx.recv() => {
+                let outcome = agent.reload(config_path, "vipd reload").await;
+                let _ = reply.send(outcome);
+            }
             _ = tokio::time::sleep_until(deadline) => agent.on_timers().await,
             _ = resync.tick() => agent.resync().await,
             // From the loop itself: a loop that stops turning stops the pings.
@@ -227,7 +285,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     }
     // The subscribers get the last state changes, then the end of the stream.
     hub.close(Duration::from_millis(500)).await;
-    let _ = std::fs::remove_file(socket_path);
+    let _ = std::fs::remove_file(&agent.config.global.control_socket);
     Ok(())
 }
 
@@ -275,63 +333,27 @@ fn check_capabilities() -> Result<(), String> {
 
 impl Agent {
     fn new(
-        config: &Config,
+        config: Config,
         netlink: Netlink,
         frames: FrameSocket,
         (checks, notifier): (Checks, Notifier),
         inbound_tx: mpsc::Sender<Inbound>,
-        hub: EventHub,
+        control: reload::Control,
     ) -> Agent {
-        let mut links: Vec<Link> = Vec::new();
-        let mut instances = Vec::new();
-        for cfg in &config.instances {
-            let key = (cfg.interface.as_str(), cfg.family);
-            let link = match links
-                .iter()
-                .position(|l| (l.interface.as_str(), l.family) == key)
-            {
-                Some(i) => i,
-                None => {
-                    links.push(Link {
-                        interface: cfg.interface.clone(),
-                        family: cfg.family,
-                        index: None,
-                        socket: None,
-                        reader: None,
-                        promoted_secondaries: false,
-                        table: Arc::new(VridTable::new(std::iter::empty())),
-                        stats: Arc::default(),
-                    });
-                    links.len() - 1
-                }
-            };
-            instances.push(Instance {
-                addresses: cfg.virtual_addresses.iter().map(|v| v.addr).collect(),
-                cfg: cfg.clone(),
-                link,
-                send: SendHealth::new(),
-            });
-        }
-        for (li, link) in links.iter_mut().enumerate() {
-            let members = instances
-                .iter()
-                .enumerate()
-                .filter(|(_, inst)| inst.link == li)
-                .map(|(i, inst)| (i, &inst.cfg));
-            link.table = Arc::new(VridTable::new(members));
-        }
-        let node = Node::new(node::Spec::from(config));
+        let spec = node::Spec::from(&config);
+        let slots = Slots::identity(&spec);
+        let node = Node::new(spec);
         let interfaces = node
             .watched_interfaces()
             .into_iter()
             .map(|name| (name, None))
             .collect();
-        Agent {
-            router_id: config.global.router_id.clone(),
+        let mut agent = Agent {
+            config,
             epoch: Instant::now(),
             node,
-            instances,
-            links,
+            instances: Vec::new(),
+            links: Vec::new(),
             interfaces,
             netlink,
             frames,
@@ -339,8 +361,85 @@ impl Agent {
             notifier,
             inbound_tx,
             tx_buf: Vec::with_capacity(1500),
-            hub,
+            hub: control.hub().clone(),
             systemd: sd_notify::Notifier::from_env(),
+            control,
+            pending: None,
+        };
+        agent.place(&slots);
+        agent
+    }
+
+    /// Lay out the per-instance records and the sockets for `self.config`, whose instances
+    /// the node holds at `slots`: a record whose id stays keeps its send counters, a socket
+    /// still needed stays open (its reader restarts only if its VRIDs changed), a new one
+    /// opens if its interface is there, one no longer needed closes.
+    fn place(&mut self, slots: &Slots) {
+        let mut old_links = std::mem::take(&mut self.links);
+        let old = std::mem::take(&mut self.instances);
+        let configs: Vec<Option<InstanceConfig>> =
+            self.config.instances.iter().cloned().map(Some).collect();
+        let placed = node::place(configs, &slots.instances, || None);
+        let mut old = old.into_iter();
+        for cfg in placed {
+            let before = old.next().flatten();
+            let Some(cfg) = cfg else {
+                self.instances.push(None);
+                continue;
+            };
+            let key = (cfg.interface.clone(), cfg.family);
+            let link = match self
+                .links
+                .iter()
+                .position(|l| (l.interface.clone(), l.family) == key)
+            {
+                Some(li) => li,
+                None => {
+                    let kept = old_links
+                        .iter()
+                        .position(|l| (l.interface.clone(), l.family) == key)
+                        .map(|li| old_links.swap_remove(li));
+                    self.links
+                        .push(kept.unwrap_or_else(|| Link::new(&cfg.interface, cfg.family)));
+                    self.links.len() - 1
+                }
+            };
+            self.instances.push(Some(Instance {
+                addresses: cfg.virtual_addresses.iter().map(|v| v.addr).collect(),
+                send: before.map_or_else(SendHealth::new, |b| b.send),
+                cfg,
+                link,
+            }));
+        }
+        for mut link in old_links {
+            link.close();
+        }
+        for li in 0..self.links.len() {
+            let members = self
+                .instances
+                .iter()
+                .enumerate()
+                .filter_map(|(i, inst)| inst.as_ref().map(|inst| (i, inst)))
+                .filter(|(_, inst)| inst.link == li)
+                .map(|(i, inst)| (i, &inst.cfg));
+            let table = VridTable::new(members);
+            let link = &mut self.links[li];
+            let changed = *link.table != table;
+            if changed {
+                link.table = Arc::new(table);
+            }
+            let known = self.interfaces.get(&link.interface).cloned().flatten();
+            match (link.socket.clone(), known) {
+                (Some(socket), _) if changed => {
+                    link.spawn_reader(socket, self.inbound_tx.clone());
+                }
+                (None, Some(state)) => {
+                    if let Err(e) = self.open_link(li, state.index) {
+                        tracing::error!(interface = %self.links[li].interface, error = %e, "cannot open the VRRP socket");
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -411,52 +510,39 @@ impl Agent {
     /// (Re)open the sockets of every link on interface `name`, bound to `index`.
     fn open_sockets(&mut self, name: &str, index: u32) -> std::io::Result<()> {
         for li in 0..self.links.len() {
-            if self.links[li].interface != name {
-                continue;
+            if self.links[li].interface == name {
+                self.open_link(li, index)?;
             }
-            self.close_link(li);
-            let inbound_tx = self.inbound_tx.clone();
-            let link = &mut self.links[li];
-            let socket = Arc::new(VrrpSocket::open(link.family, &link.interface, index)?);
-            if link.family == Family::V4 {
-                // Without it, releasing the VIP that is the kernel's primary of its subnet
-                // would delete the other instances' VIPs of that subnet with it.
-                match network::enable_promote_secondaries(&link.interface) {
-                    Ok(changed) => link.promoted_secondaries |= changed,
-                    Err(e) => {
-                        tracing::warn!(interface = %link.interface, error = %e, "cannot enable promote_secondaries")
-                    }
-                }
-            }
-            link.reader = Some(tokio::spawn(receive::read_loop(
-                socket.clone(),
-                link.interface.clone(),
-                link.family,
-                link.table.clone(),
-                link.stats.clone(),
-                inbound_tx,
-            )));
-            link.socket = Some(socket);
-            link.index = Some(index);
         }
         Ok(())
     }
 
-    fn close_sockets(&mut self, name: &str) {
-        for li in 0..self.links.len() {
-            if self.links[li].interface == name {
-                self.close_link(li);
+    fn open_link(&mut self, li: usize, index: u32) -> std::io::Result<()> {
+        let link = &mut self.links[li];
+        link.close();
+        let socket = Arc::new(VrrpSocket::open(link.family, &link.interface, index)?);
+        if link.family == Family::V4 {
+            // Without it, releasing the VIP that is the kernel's primary of its subnet
+            // would delete the other instances' VIPs of that subnet with it.
+            match network::enable_promote_secondaries(&link.interface) {
+                Ok(changed) => link.promoted_secondaries |= changed,
+                Err(e) => {
+                    tracing::warn!(interface = %link.interface, error = %e, "cannot enable promote_secondaries")
+                }
             }
         }
+        link.spawn_reader(socket.clone(), self.inbound_tx.clone());
+        link.socket = Some(socket);
+        link.index = Some(index);
+        Ok(())
     }
 
-    fn close_link(&mut self, li: usize) {
-        let link = &mut self.links[li];
-        if let Some(reader) = link.reader.take() {
-            reader.abort();
+    fn close_sockets(&mut self, name: &str) {
+        for link in &mut self.links {
+            if link.interface == name {
+                link.close();
+            }
         }
-        link.socket = None;
-        link.index = None;
     }
 
     fn next_deadline(&self) -> Instant {
@@ -628,16 +714,21 @@ impl Agent {
                     },
                 ),
                 Output::Event(event) => self.log_event(event),
+                Output::Reloaded { summary } => self.on_reloaded(summary),
             }
         }
     }
 
     fn name(&self, i: InstanceId) -> &str {
-        self.instances.get(i).map_or("?", |inst| &inst.cfg.name)
+        self.instance(i).map_or("?", |inst| &inst.cfg.name)
+    }
+
+    fn instance(&self, i: InstanceId) -> Option<&Instance> {
+        self.instances.get(i)?.as_ref()
     }
 
     fn send_advert(&mut self, i: InstanceId, src: IpAddr, priority: u8) {
-        let Some(inst) = self.instances.get_mut(i) else {
+        let Some(inst) = self.instances.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
         let link = &self.links[inst.link];
@@ -674,7 +765,7 @@ impl Agent {
     /// Gratuitous ARP requests (IPv4) or unsolicited neighbour advertisements (IPv6) for
     /// every virtual address, so switches and hosts move to this interface at once.
     fn announce(&self, i: InstanceId, ifindex: u32, mac: [u8; 6]) {
-        let Some(inst) = self.instances.get(i) else {
+        let Some(inst) = self.instance(i) else {
             return;
         };
         let router = is_ipv6_router(&inst.cfg.interface);
@@ -729,7 +820,11 @@ impl Agent {
                 effective_priority,
             } => {
                 if to != State::Master
-                    && let Some(inst) = self.instances.iter_mut().find(|i| i.cfg.name == instance)
+                    && let Some(inst) = self
+                        .instances
+                        .iter_mut()
+                        .flatten()
+                        .find(|i| i.cfg.name == instance)
                 {
                     inst.send.forget();
                 }
@@ -778,6 +873,17 @@ impl Agent {
             } => {
                 tracing::warn!(%instance, %peer, peer_priority, priority,
                     "another master heard: a split brain is healing");
+            }
+            Event::Reload { instances } => {
+                let count = |c: InstanceChange| instances.iter().filter(|i| i.change == c).count();
+                tracing::info!(
+                    kept = count(InstanceChange::Kept),
+                    changed = count(InstanceChange::Changed),
+                    replaced = count(InstanceChange::Replaced),
+                    added = count(InstanceChange::Added),
+                    removed = count(InstanceChange::Removed),
+                    "configuration reloaded"
+                );
             }
             Event::ForeignAdvert {
                 instance,
@@ -842,6 +948,7 @@ impl Agent {
             .iter()
             .enumerate()
             .filter_map(|(i, inst)| {
+                let inst = inst.as_ref()?;
                 let report = self.node.report(i)?;
                 let (notify_waiting, notify_dropped) =
                     self.notifier.queue_stats(Target::Instance(i));
@@ -892,7 +999,7 @@ impl Agent {
             })
             .collect();
         Status {
-            router_id: self.router_id.clone(),
+            router_id: self.config.global.router_id.clone(),
             instances,
             receive,
             tracks: self.node.track_reports(),
@@ -907,3 +1014,5 @@ fn is_ipv6_router(interface: &str) -> bool {
     let path = format!("/proc/sys/net/ipv6/conf/{interface}/forwarding");
     std::fs::read_to_string(path).is_ok_and(|s| s.trim() == "1")
 }
+
+mod reload;

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 /// Held for the agent's lifetime; dropping it releases the locks.
 #[derive(Debug)]
 pub struct Locks {
-    _held: Vec<File>,
+    _config: File,
+    socket: File,
 }
 
 /// The lock file beside a control socket (the socket itself cannot be locked before it is
@@ -37,6 +38,22 @@ pub fn acquire(config: &Path, socket: &Path) -> Result<Locks, String> {
             holder
         )
     })?;
+    Ok(Locks {
+        _config: config_file,
+        socket: lock_socket(socket)?,
+    })
+}
+
+impl Locks {
+    /// A reload moved the control socket: hold the new one's lock (from [`lock_socket`])
+    /// and let the old one go.
+    pub fn replace_socket(&mut self, lock: File) {
+        self.socket = lock;
+    }
+}
+
+/// Lock a control socket's lock file, or say who holds it.
+pub fn lock_socket(socket: &Path) -> Result<File, String> {
     let lock_path = socket_lock_path(socket);
     let socket_file = OpenOptions::new()
         .read(true)
@@ -54,9 +71,7 @@ pub fn acquire(config: &Path, socket: &Path) -> Result<Locks, String> {
             holder
         )
     })?;
-    Ok(Locks {
-        _held: vec![config_file, socket_file],
-    })
+    Ok(socket_file)
 }
 
 /// Take an exclusive lock without waiting; on refusal, `" (pid N)"` naming the holder when

@@ -9,7 +9,7 @@
 //! oldest waiting change is dropped and counted: the newest state is what a script must
 //! see last.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use crate::agent::runner::{self, Command, Identity, Outcome};
 use crate::config::{Config, Notify};
 use crate::protocol::fsm::{Reason, State};
-use crate::protocol::node::Target;
+use crate::protocol::node::{self, Slots, Target};
 
 /// Changes waiting per instance or group, besides the one running.
 pub const QUEUE_LIMIT: usize = 16;
@@ -186,13 +186,22 @@ impl Queue {
     }
 }
 
+/// Put `item` at `index`, growing `v` with `None`s as needed.
+fn set<T>(v: &mut Vec<Option<T>>, index: usize, item: Option<T>) {
+    if v.len() <= index {
+        v.resize_with(index + 1, || None);
+    }
+    v[index] = item;
+}
+
 /// A target's commands finished one change.
 pub struct Finished(pub Target);
 
 pub struct Notifier {
-    instances: Vec<Commands>,
-    groups: Vec<Commands>,
-    queues: std::collections::HashMap<Target, Queue>,
+    /// By the node's instance and group ids (`None`: no such slot, or a retired one).
+    instances: Vec<Option<Commands>>,
+    groups: Vec<Option<Commands>>,
+    queues: HashMap<Target, Queue>,
     identity: Arc<Identity>,
     timeout: Duration,
     finished: mpsc::UnboundedSender<Finished>,
@@ -220,7 +229,7 @@ impl Notifier {
             .iter()
             .map(|i| {
                 let addrs = addresses(&[i.name.as_str()]);
-                Commands::resolve("instance", &i.name, addrs, &i.notify, &identity)
+                Commands::resolve("instance", &i.name, addrs, &i.notify, &identity).map(Some)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let groups = config
@@ -229,6 +238,7 @@ impl Notifier {
             .map(|g| {
                 let members: Vec<&str> = g.instances.iter().map(String::as_str).collect();
                 Commands::resolve("group", &g.name, addresses(&members), &g.notify, &identity)
+                    .map(Some)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let notifier = Notifier {
@@ -246,14 +256,48 @@ impl Notifier {
     }
 
     fn all(&self) -> impl Iterator<Item = &Commands> {
-        self.instances.iter().chain(&self.groups)
+        self.instances.iter().chain(&self.groups).flatten()
     }
 
     fn commands(&self, target: Target) -> Option<&Commands> {
         match target {
-            Target::Instance(i) => self.instances.get(i),
-            Target::Group(g) => self.groups.get(g),
+            Target::Instance(i) => self.instances.get(i)?.as_ref(),
+            Target::Group(g) => self.groups.get(g)?.as_ref(),
         }
+    }
+
+    /// The same for another configuration (a reload), reporting on the same channel.
+    pub fn rebuild(&self, config: &Config, identity: Arc<Identity>) -> Result<Notifier, String> {
+        Notifier::new(config, identity, self.finished.clone())
+    }
+
+    /// Take over `fresh`'s commands, moved to the node's slots, keeping the queues: what
+    /// waits runs with the new commands, in order. A retired slot keeps its old commands
+    /// while changes of its own still wait (its STOP notification).
+    pub fn adopt(&mut self, fresh: Notifier, slots: &Slots) {
+        let mut instances = node::place(fresh.instances, &slots.instances, || None);
+        let mut groups = node::place(fresh.groups, &slots.groups, || None);
+        let old_instances = std::mem::take(&mut self.instances);
+        let old_groups = std::mem::take(&mut self.groups);
+        let keep = |queues: &HashMap<Target, Queue>, target: Target| {
+            queues
+                .get(&target)
+                .is_some_and(|q| q.running || !q.waiting.is_empty())
+        };
+        for (i, old) in old_instances.into_iter().enumerate() {
+            if !slots.instances.contains(&i) && keep(&self.queues, Target::Instance(i)) {
+                set(&mut instances, i, old);
+            }
+        }
+        for (g, old) in old_groups.into_iter().enumerate() {
+            if !slots.groups.contains(&g) && keep(&self.queues, Target::Group(g)) {
+                set(&mut groups, g, old);
+            }
+        }
+        self.instances = instances;
+        self.groups = groups;
+        self.identity = fresh.identity;
+        self.timeout = fresh.timeout;
     }
 
     /// Queue a change for `target`; it runs now if nothing of the target's is running.
@@ -300,6 +344,8 @@ impl Notifier {
 
     fn run(&self, target: Target, change: StateChange) {
         let Some(commands) = self.commands(target) else {
+            // Gone with a reload: the queue moves on.
+            let _ = self.finished.send(Finished(target));
             return;
         };
         let runs = commands.for_change(&change);

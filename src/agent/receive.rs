@@ -26,6 +26,7 @@ pub struct Inbound {
 }
 
 /// What one configured VRID on a socket expects.
+#[derive(Debug, PartialEq)]
 struct Entry {
     instance: usize,
     version: Version,
@@ -37,6 +38,7 @@ struct Entry {
 }
 
 /// VRID -> instance expectations for one (interface, family) socket.
+#[derive(Debug, PartialEq)]
 pub struct VridTable {
     entries: Vec<Option<Entry>>,
 }

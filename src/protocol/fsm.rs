@@ -75,6 +75,9 @@ pub enum Reason {
     /// Another member of this instance's sync group moved, and took this one along.
     SyncGroup,
     Shutdown,
+    /// A reload removed the instance (or changed what it is: interface, VRID, family,
+    /// version).
+    Removed,
 }
 
 impl Reason {
@@ -91,6 +94,7 @@ impl Reason {
             Reason::TrackRecovered => "track_recovered",
             Reason::SyncGroup => "sync_group",
             Reason::Shutdown => "shutdown",
+            Reason::Removed => "removed",
         }
     }
 }
@@ -132,6 +136,9 @@ pub enum Event {
     SetPriority(u8),
     /// Whether a backup may preempt a worse master now (`preempt` and its delay).
     SetPreempt(bool),
+    /// A reload changed the advert interval: a master sends at the new rhythm from its next
+    /// advert on; a backup's running timer is left alone.
+    SetAdvertInterval(Centisecs),
     /// Sync group: a master steps down to backup (priority 0, addresses removed).
     StepDown,
     /// Sync group: a backup whose master-down timer ran out waits for its group instead of
@@ -241,6 +248,7 @@ impl Fsm {
             Event::Advert(adv) => self.on_advert(now, adv, out),
             Event::SetPriority(p) => self.on_set_priority(now, p, out),
             Event::SetPreempt(on) => self.params.preempt = on,
+            Event::SetAdvertInterval(interval) => self.on_set_interval(interval),
             Event::StepDown => self.on_step_down(now, out),
             Event::HoldTakeover => self.on_hold(),
             Event::TakeOver => self.on_take_over(now, out),
@@ -275,6 +283,14 @@ impl Fsm {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn on_set_interval(&mut self, interval: Centisecs) {
+        self.params.advert_interval = interval;
+        // A master advertises its own interval; a VRRPv2 backup has no other to go by.
+        if self.state == State::Master || self.params.version == Version::V2 {
+            self.master_adver_interval = interval;
         }
     }
 

@@ -94,6 +94,31 @@ pub struct GroupSpec {
     pub members: Vec<InstanceId>,
 }
 
+impl Spec {
+    /// The interfaces a node running this spec watches ([`Node::watched_interfaces`]).
+    pub fn interfaces(&self) -> Vec<String> {
+        interface_names(self.instances.iter(), self.tracks.iter())
+    }
+}
+
+/// The interfaces of these instances and interface trackers, sorted, each once.
+fn interface_names<'a>(
+    instances: impl Iterator<Item = &'a InstanceSpec>,
+    tracks: impl Iterator<Item = &'a TrackSpec>,
+) -> Vec<String> {
+    let mut names: Vec<String> = instances
+        .map(|i| i.interface.clone())
+        .chain(
+            tracks
+                .filter(|t| t.kind == Kind::Interface)
+                .map(|t| t.interface.clone()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// A track file or process is looked at this often.
 pub const FILE_AND_PROCESS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -221,6 +246,10 @@ pub enum Input {
     Check { track: TrackId, result: CheckResult },
     /// Release every master role and every address vipd added.
     Shutdown,
+    /// Run this instead, as a difference by name: see [`Node`]'s `reload` module. Answered
+    /// by [`Output::Reloaded`] after the removed instances' release outputs and before any
+    /// output for an added one.
+    Reload { spec: Spec },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +292,11 @@ pub enum Output {
         priority: u8,
     },
     Event(Event),
+    /// A reload took effect: where the new spec's entries live, and what happened to each
+    /// instance. Outputs before it may name instances that are gone after it.
+    Reloaded {
+        summary: ReloadSummary,
+    },
 }
 
 /// Who a notification is for.
@@ -326,6 +360,11 @@ pub enum Event {
         peer: IpAddr,
         peer_priority: u8,
         priority: u8,
+    },
+    /// A reload took effect (the agent's account: it also counts settings only it uses,
+    /// such as notify commands, as changes).
+    Reload {
+        instances: Vec<InstanceReload>,
     },
     /// An advert for this VRID from one of this host's own addresses: another VRRP agent
     /// runs here. Never answered. At most once a minute.
@@ -438,6 +477,38 @@ struct Instance {
     counters: Counters,
     mismatch_log: Throttle,
     foreign_log: Throttle,
+    /// A reload removed it: inert, and its id is never reused (outputs already queued for
+    /// it stay meaningful to the agent until [`Output::Reloaded`]).
+    retired: bool,
+}
+
+impl Instance {
+    fn new(spec: InstanceSpec) -> Instance {
+        Instance {
+            fsm: Fsm::new(Params {
+                version: spec.version,
+                priority: spec.priority,
+                advert_interval: spec.advert_interval,
+                preempt: spec.preempt && spec.preempt_delay.is_zero(),
+            }),
+            group: None,
+            spec,
+            usable: None,
+            told: None,
+            faults: Faults {
+                interface: true,
+                ..Faults::default()
+            },
+            held: Vec::new(),
+            announce_at: None,
+            master_since: None,
+            ready_since: None,
+            counters: Counters::default(),
+            mismatch_log: Throttle::new(MISMATCH_EVERY),
+            foreign_log: Throttle::new(FOREIGN_EVERY),
+            retired: false,
+        }
+    }
 }
 
 struct Tracker {
@@ -448,18 +519,52 @@ struct Tracker {
     next_check: Option<Duration>,
     /// A check was asked for and has not answered yet: never two at once.
     running: bool,
+    /// A reload removed it: never checked again, late results ignored.
+    retired: bool,
+}
+
+impl Tracker {
+    fn new(spec: TrackSpec) -> Tracker {
+        Tracker {
+            spec,
+            verdict: Verdict::new(),
+            users: Vec::new(),
+            next_check: None,
+            running: false,
+            retired: false,
+        }
+    }
+}
+
+/// A sync group and what the node remembers of it.
+struct Group {
+    spec: GroupSpec,
+    /// The state its members last agreed on (what its notifications said).
+    state: State,
+    /// When it last lost a LAN to a better master (a member stepped down for it).
+    lost_at: Option<Duration>,
+    /// Due to take over after a recent loss, it waits until then (see `fsm_timeout`).
+    release_at: Option<Duration>,
+    /// A reload removed it: its id is never reused.
+    retired: bool,
+}
+
+impl Group {
+    fn new(spec: GroupSpec) -> Group {
+        Group {
+            spec,
+            state: State::Init,
+            lost_at: None,
+            release_at: None,
+            retired: false,
+        }
+    }
 }
 
 pub struct Node {
     instances: Vec<Instance>,
     tracks: Vec<Tracker>,
-    groups: Vec<GroupSpec>,
-    /// The state each group's members last agreed on (what its notifications said).
-    group_states: Vec<State>,
-    /// When each group last lost a LAN to a better master (a member stepped down for it).
-    group_lost_at: Vec<Option<Duration>>,
-    /// A group due to take over after a recent loss waits until then (see `fsm_timeout`).
-    group_release_at: Vec<Option<Duration>>,
+    groups: Vec<Group>,
     /// Interfaces as last reported, by name.
     links: HashMap<String, IfState>,
     started: bool,
@@ -470,90 +575,56 @@ pub struct Node {
 
 impl Node {
     pub fn new(spec: Spec) -> Node {
-        let mut group_of = vec![None; spec.instances.len()];
-        for (g, group) in spec.groups.iter().enumerate() {
-            for &m in &group.members {
-                if let Some(slot) = group_of.get_mut(m) {
-                    *slot = Some(g);
-                }
-            }
-        }
-        let mut tracks: Vec<Tracker> = spec
-            .tracks
-            .into_iter()
-            .map(|spec| Tracker {
-                spec,
-                verdict: Verdict::new(),
-                users: Vec::new(),
-                next_check: None,
-                running: false,
-            })
-            .collect();
-        let instances = spec
-            .instances
-            .into_iter()
-            .enumerate()
-            .map(|(i, spec)| {
-                for u in &spec.track {
-                    if let Some(t) = tracks.get_mut(u.track) {
-                        t.users.push(i);
-                    }
-                }
-                Instance {
-                    fsm: Fsm::new(Params {
-                        version: spec.version,
-                        priority: spec.priority,
-                        advert_interval: spec.advert_interval,
-                        preempt: spec.preempt && spec.preempt_delay.is_zero(),
-                    }),
-                    group: group_of.get(i).copied().flatten(),
-                    spec,
-                    usable: None,
-                    told: None,
-                    faults: Faults {
-                        interface: true,
-                        ..Faults::default()
-                    },
-                    held: Vec::new(),
-                    announce_at: None,
-                    master_since: None,
-                    ready_since: None,
-                    counters: Counters::default(),
-                    mismatch_log: Throttle::new(MISMATCH_EVERY),
-                    foreign_log: Throttle::new(FOREIGN_EVERY),
-                }
-            })
-            .collect();
-        Node {
-            instances,
-            tracks,
-            group_states: vec![State::Init; spec.groups.len()],
-            group_lost_at: vec![None; spec.groups.len()],
-            group_release_at: vec![None; spec.groups.len()],
-            groups: spec.groups,
+        let mut node = Node {
+            instances: spec.instances.into_iter().map(Instance::new).collect(),
+            tracks: spec.tracks.into_iter().map(Tracker::new).collect(),
+            groups: spec.groups.into_iter().map(Group::new).collect(),
             links: HashMap::new(),
             started: false,
             out: VecDeque::new(),
             actions: Vec::new(),
+        };
+        node.relink();
+        node
+    }
+
+    /// Derive who uses which tracker and which group each instance is in from the specs.
+    fn relink(&mut self) {
+        for t in &mut self.tracks {
+            t.users.clear();
+        }
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            inst.group = None;
+            if inst.retired {
+                continue;
+            }
+            for u in &inst.spec.track {
+                if let Some(t) = self.tracks.get_mut(u.track) {
+                    t.users.push(i);
+                }
+            }
+        }
+        for (g, group) in self.groups.iter().enumerate() {
+            if group.retired {
+                continue;
+            }
+            for &m in &group.spec.members {
+                if let Some(inst) = self.instances.get_mut(m) {
+                    inst.group = Some(g);
+                }
+            }
         }
     }
 
     /// The interfaces the node needs to hear about: its instances' and its trackers'.
     pub fn watched_interfaces(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .instances
-            .iter()
-            .map(|i| i.spec.interface.clone())
-            .chain(
-                self.tracks
-                    .iter()
-                    .filter(|t| t.spec.kind == Kind::Interface)
-                    .map(|t| t.spec.interface.clone()),
-            )
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+        interface_names(
+            self.instances
+                .iter()
+                .filter(|i| !i.retired)
+                .map(|i| &i.spec),
+            self.tracks.iter().filter(|t| !t.retired).map(|t| &t.spec),
+        )
     }
 
     pub fn instance_count(&self) -> usize {
@@ -598,6 +669,7 @@ impl Node {
             } => self.on_address_added(instance, address, created),
             Input::Check { track, result } => self.on_check(now, track, result),
             Input::Shutdown => self.on_shutdown(now),
+            Input::Reload { spec } => self.on_reload(now, spec),
         }
     }
 
@@ -611,13 +683,13 @@ impl Node {
             ]
         });
         let checks = self.tracks.iter().map(|t| t.next_check);
-        let groups = self.group_release_at.iter().copied();
+        let groups = self.groups.iter().map(|g| g.release_at);
         instances.chain(checks).chain(groups).flatten().min()
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
         for g in 0..self.groups.len() {
-            if self.group_release_at[g].is_some_and(|t| t <= now) {
+            if self.groups[g].release_at.is_some_and(|t| t <= now) {
                 self.release_group(now, g);
             }
         }
@@ -675,6 +747,7 @@ impl Node {
         for t in 0..self.tracks.len() {
             let tracker = &self.tracks[t];
             if tracker.spec.kind == Kind::Interface
+                && !tracker.retired
                 && tracker.spec.interface == name
                 && tracker.verdict.healthy != up
             {
@@ -689,7 +762,7 @@ impl Node {
             }
         }
         for i in 0..self.instances.len() {
-            if self.instances[i].spec.interface != name {
+            if self.instances[i].spec.interface != name || self.instances[i].retired {
                 continue;
             }
             if before != after && self.instances[i].told.is_some() {
@@ -716,36 +789,17 @@ impl Node {
             return;
         }
         self.started = true;
-        for i in 0..self.instances.len() {
-            self.remove_leftovers(i);
-            self.instances[i].usable = self.usable_address(i);
-        }
-        for t in 0..self.tracks.len() {
-            let tracker = &mut self.tracks[t];
-            match tracker.spec.kind {
-                Kind::Interface => {
-                    let up = self
-                        .links
-                        .get(&tracker.spec.interface)
-                        .is_some_and(|s| s.up);
-                    tracker.verdict.healthy = up;
-                }
-                // The first check runs at once.
-                _ => {
-                    tracker.next_check = Some(now + tracker.spec.interval);
-                    tracker.running = true;
-                    self.out.push_back(Output::Check { track: t });
-                }
-            }
-        }
-        for i in 0..self.instances.len() {
-            self.reconcile(now, i);
-            self.feed(now, i, FsmEvent::Startup, None);
-        }
+        let instances: Vec<InstanceId> = (0..self.instances.len())
+            .filter(|&i| !self.instances[i].retired)
+            .collect();
+        let tracks: Vec<TrackId> = (0..self.tracks.len())
+            .filter(|&t| !self.tracks[t].retired)
+            .collect();
+        self.join(now, &instances, &tracks);
     }
 
     fn on_advert(&mut self, now: Duration, i: InstanceId, advert: AdvertIn, matches: bool) {
-        let Some(inst) = self.instances.get_mut(i) else {
+        let Some(inst) = self.instances.get_mut(i).filter(|inst| !inst.retired) else {
             return;
         };
         let own = self
@@ -841,7 +895,7 @@ impl Node {
     }
 
     fn on_check(&mut self, now: Duration, t: TrackId, result: CheckResult) {
-        let Some(tracker) = self.tracks.get_mut(t) else {
+        let Some(tracker) = self.tracks.get_mut(t).filter(|t| !t.retired) else {
             return;
         };
         tracker.running = false;
@@ -874,6 +928,9 @@ impl Node {
         // A later Start joins again (a process that stops and starts over).
         self.started = false;
         for i in 0..self.instances.len() {
+            if self.instances[i].retired {
+                continue;
+            }
             self.feed(now, i, FsmEvent::Shutdown, None);
             // Whatever the state machine thought, nothing vipd added outlives it.
             self.remove_held(i);
@@ -983,6 +1040,7 @@ impl Node {
             return Vec::new();
         };
         self.groups[g]
+            .spec
             .members
             .iter()
             .copied()
@@ -1011,7 +1069,7 @@ impl Node {
                 // one LAN, and their timers run out together again and again. Waiting a
                 // share of an interval that depends on the address breaks the tie: the
                 // first to take over is heard by the other before its own turn.
-                self.group_release_at[g] = Some(at);
+                self.groups[g].release_at = Some(at);
                 self.feed(now, i, FsmEvent::HoldTakeover, None);
                 return;
             }
@@ -1034,18 +1092,18 @@ impl Node {
     /// member may take over: later than now by up to one advert interval, by the last byte of
     /// the group's first member's address (modulo 32). `None`: now.
     fn release_after_loss(&mut self, now: Duration, i: InstanceId, g: usize) -> Option<Duration> {
-        let lost = self.group_lost_at[g]?;
+        let lost = self.groups[g].lost_at?;
         let inst = &self.instances[i];
         let window = 3 * inst.fsm.master_down_interval().to_duration();
         if now.saturating_sub(lost) > window {
             return None;
         }
-        if let Some(at) = self.group_release_at[g] {
+        if let Some(at) = self.groups[g].release_at {
             return (at > now).then_some(at);
         }
         // The same member's address for the whole group (its first one's), so that the two
         // routers of a crossed pair, whose addresses are crossed too, still differ.
-        let first = self.groups[g].members.first().copied().unwrap_or(i);
+        let first = self.groups[g].spec.members.first().copied().unwrap_or(i);
         let address = self
             .instances
             .get(first)
@@ -1064,8 +1122,8 @@ impl Node {
     /// A group held after a loss: when its turn comes and it is still ready, every member
     /// takes over together.
     fn release_group(&mut self, now: Duration, g: usize) {
-        self.group_release_at[g] = None;
-        let members = self.groups[g].members.clone();
+        self.groups[g].release_at = None;
+        let members = self.groups[g].spec.members.clone();
         let due = |node: &Node, m: InstanceId| {
             node.instances.get(m).is_some_and(|inst| {
                 inst.fsm.state() == State::Master
@@ -1077,7 +1135,7 @@ impl Node {
         if !members.iter().all(|&m| due(self, m)) {
             return;
         }
-        self.group_lost_at[g] = None;
+        self.groups[g].lost_at = None;
         for m in members {
             if self.instances[m].fsm.state() == State::Backup {
                 self.feed(now, m, FsmEvent::TakeOver, None);
@@ -1089,7 +1147,7 @@ impl Node {
     /// master roles down, into master brings the due backups along.
     fn follow_group(&mut self, now: Duration, i: InstanceId, from: State, to: State) {
         if let (State::Master, State::Backup, Some(g)) = (from, to, self.instances[i].group) {
-            self.group_lost_at[g] = Some(now);
+            self.groups[g].lost_at = Some(now);
         }
         for m in self.group_members(i) {
             let fsm = &self.instances[m].fsm;
@@ -1135,7 +1193,10 @@ impl Node {
                     reason: fsm_reason,
                 } => {
                     let reason = match (reason, fsm_reason) {
-                        (Some(r), Reason::InterfaceDown | Reason::InterfaceUp) => r,
+                        (
+                            Some(r),
+                            Reason::InterfaceDown | Reason::InterfaceUp | Reason::Shutdown,
+                        ) => r,
                         _ => fsm_reason,
                     };
                     let inst = &mut self.instances[i];
@@ -1179,16 +1240,17 @@ impl Node {
             return;
         };
         let mut states = self.groups[g]
+            .spec
             .members
             .iter()
             .filter_map(|&m| self.instances.get(m).map(|inst| inst.fsm.state()));
         let Some(first) = states.next() else {
             return;
         };
-        if !states.all(|s| s == first) || self.group_states[g] == first {
+        if !states.all(|s| s == first) || self.groups[g].state == first {
             return;
         }
-        let from = std::mem::replace(&mut self.group_states[g], first);
+        let from = std::mem::replace(&mut self.groups[g].state, first);
         let priority = self.instances[i].fsm.effective_priority();
         self.out.push_back(Output::Notify {
             target: Target::Group(g),
@@ -1263,6 +1325,11 @@ impl Node {
             let Some(found) = state.addrs.iter().find(|a| a.addr == address.addr) else {
                 continue;
             };
+            let held = |other: &Instance| other.held.iter().any(|(_, a)| a.addr == found.addr);
+            if self.instances.iter().any(held) {
+                // Another instance's, moved here by a reload: that one lets it go.
+                continue;
+            }
             let instance = inst.spec.name.clone();
             if found.by_vipd {
                 // With the prefix found: the kernel matches both, and the configuration may
@@ -1332,7 +1399,7 @@ impl Node {
     // ----- reports ---------------------------------------------------------------------------
 
     pub fn report(&self, i: InstanceId) -> Option<InstanceReport> {
-        let inst = self.instances.get(i)?;
+        let inst = self.instances.get(i).filter(|inst| !inst.retired)?;
         let f = inst.faults;
         let mut fault_causes = Vec::new();
         if inst.fsm.state() == State::Fault {
@@ -1343,7 +1410,7 @@ impl Node {
                 fault_causes.push(format!("track:{}", t.spec.name));
             }
             if let (true, Some(g)) = (f.group, inst.group) {
-                fault_causes.push(format!("sync_group:{}", self.groups[g].name));
+                fault_causes.push(format!("sync_group:{}", self.groups[g].spec.name));
             }
         }
         Some(InstanceReport {
@@ -1354,7 +1421,7 @@ impl Node {
             master_address: inst.fsm.master_address(),
             master_advert_interval: inst.fsm.master_adver_interval(),
             fault_causes,
-            sync_group: inst.group.map(|g| self.groups[g].name.clone()),
+            sync_group: inst.group.map(|g| self.groups[g].spec.name.clone()),
             adverts_received: inst.counters.adverts_received,
             address_list_mismatches: inst.counters.address_list_mismatches,
             local_source_adverts: inst.counters.local_source_adverts,
@@ -1366,6 +1433,7 @@ impl Node {
     pub fn track_reports(&self) -> Vec<TrackReport> {
         self.tracks
             .iter()
+            .filter(|t| !t.retired)
             .map(|t| TrackReport {
                 name: t.spec.name.clone(),
                 kind: t.spec.kind,
@@ -1377,6 +1445,8 @@ impl Node {
     pub fn group_reports(&self) -> Vec<GroupReport> {
         self.groups
             .iter()
+            .filter(|g| !g.retired)
+            .map(|g| &g.spec)
             .map(|g| {
                 let states: Vec<State> = g
                     .members
@@ -1413,6 +1483,9 @@ impl<'de> Deserialize<'de> for VirtualAddress {
         text.parse().map_err(serde::de::Error::custom)
     }
 }
+
+mod reload;
+pub use reload::{InstanceChange, InstanceReload, ReloadSummary, Slots, place, same_router};
 
 #[cfg(test)]
 mod tests;

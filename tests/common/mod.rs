@@ -506,7 +506,8 @@ impl Lan {
                 Output::Announce { .. }
                 | Output::Check { .. }
                 | Output::Notify { .. }
-                | Output::Event(_) => {}
+                | Output::Event(_)
+                | Output::Reloaded { .. } => {}
             }
             self.trace.push(self.now, Rec::Output(i, out));
         }
