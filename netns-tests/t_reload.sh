@@ -5,7 +5,8 @@
 # never deleted; db stays master, gains .61 and loses .62 and nothing else; old is released
 # with priority 0 (b takes it over within its skew); new joins and preempts b. An invalid
 # file, and a directory in its place, change nothing. SIGHUP reloads too. A member of
-# control_group may read status but not reload.
+# control_group may read status but not reload. Two reloads at once are served one after the
+# other, and a reload can move the control socket.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 lab_init rl
@@ -110,4 +111,16 @@ as_nobody "$VIPD" status --socket "$LAB_DIR/a.sock" >/dev/null || fail "a member
 if out=$(as_nobody "$VIPD" reload --socket "$LAB_DIR/a.sock" 2>&1); then fail "a member of control_group could reload: $out"; fi
 grep -q 'reload is for root' <<<"$out" || fail "unexpected refusal: $out"
 ok "SIGHUP applied web's priority 140 in place; control_group reads status but may not reload"
+
+# Two reloads at once, then one that moves the control socket.
+sed -i "s|a.sock\"|a2.sock\"|" "$LAB_DIR/a.toml"
+"$VIPD" reload --socket "$LAB_DIR/a.sock" >"$LAB_DIR/r1.out" 2>&1 &
+r1=$!
+"$VIPD" reload --socket "$LAB_DIR/a.sock" >"$LAB_DIR/r2.out" 2>&1 || true
+wait "$r1" || true
+grep -h 'control_socket' "$LAB_DIR"/r[12].out | grep -q 'a2.sock' || fail "no reload moved the socket: $(cat "$LAB_DIR"/r[12].out)"
+wait_until 2 "status on the new socket" eval '"$VIPD" status --socket "$LAB_DIR/a2.sock" >/dev/null'
+[[ -e $LAB_DIR/a.sock ]] && fail "the old control socket is still there"
+for i in web db new; do is_state a2 "$i" master || fail "a left master of $i"; done # a2: the new socket
+ok "two reloads back to back; the control socket moved to a2.sock"
 pass
