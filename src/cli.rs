@@ -26,10 +26,16 @@ pub enum Command {
         #[arg(long, value_parser = logging::normalize)]
         log_level: Option<String>,
     },
-    /// Validate a configuration file without running anything.
+    /// Validate configuration files without running anything.
+    ///
+    /// Each file on its own; with one file per host (`-c a.toml -c b.toml`), also what the
+    /// hosts must agree on: for each VRID and family on an interface name, the version,
+    /// interval, addresses, password and checksum mode (errors), a single owner (error),
+    /// distinct priorities and unicast peers that name each other (warnings).
     Check {
-        #[arg(short, long, default_value = config::DEFAULT_PATH)]
-        config: PathBuf,
+        /// A configuration file; repeat for several hosts.
+        #[arg(short, long = "config", default_value = config::DEFAULT_PATH, action = clap::ArgAction::Append)]
+        config: Vec<PathBuf>,
     },
     /// Ask a running agent for the state of its instances.
     Status {

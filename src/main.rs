@@ -1,13 +1,13 @@
 //! The `vipd` command line: `run`, `check`, `status`, `reload`, `events`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use vipd::agent::{self, control, events, logging, runner};
 use vipd::cli::{Cli, Command};
-use vipd::config;
+use vipd::config::{self, fleet};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,10 +37,48 @@ fn load(path: &Path) -> Option<config::Config> {
     }
 }
 
-fn check(path: &Path) -> ExitCode {
-    let Some(cfg) = load(path) else {
+fn check(paths: &[PathBuf]) -> ExitCode {
+    let configs: Vec<Option<config::Config>> = paths.iter().map(|p| check_one(p)).collect();
+    if configs.iter().any(Option::is_none) {
         return ExitCode::from(1);
-    };
+    }
+    if paths.len() < 2 {
+        return ExitCode::SUCCESS;
+    }
+    let hosts: Vec<fleet::HostFile> = paths
+        .iter()
+        .zip(configs.into_iter().flatten())
+        .map(|(path, config)| fleet::HostFile {
+            lines: std::fs::read_to_string(path)
+                .map(|text| fleet::instance_lines(&text))
+                .unwrap_or_default(),
+            path: path.clone(),
+            config,
+        })
+        .collect();
+    let findings = fleet::check(&hosts);
+    for f in &findings {
+        eprintln!("{f}");
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == fleet::Severity::Error)
+        .count();
+    println!(
+        "{} hosts: {errors} error(s), {} warning(s) between them",
+        hosts.len(),
+        findings.len() - errors
+    );
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// One file on its own: valid, and the commands it names exist here.
+fn check_one(path: &Path) -> Option<config::Config> {
+    let cfg = load(path)?;
     println!("{}: valid: {}", path.display(), cfg.summary());
     // Warnings only: the file may be checked on another host than the one it runs on,
     // where `vipd run` refuses these commands.
@@ -64,11 +102,9 @@ fn check(path: &Path) -> ExitCode {
             );
         }
     }
-    ExitCode::SUCCESS
+    Some(cfg)
 }
 
-/// Sets up logging with `level` (already checked by clap), else RUST_LOG, else info. An
-/// invalid RUST_LOG is a usage error (exit 2), like an invalid `--log-level`.
 fn init_logging(level: Option<&str>) -> Result<(), ExitCode> {
     let filter = match level {
         Some(l) => l.to_owned(),

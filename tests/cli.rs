@@ -184,3 +184,52 @@ fn lines_carry_syslog_priorities_when_stderr_is_the_journal() {
     // timestamp itself, so the line starts with the level, not a time.
     assert!(first.starts_with("<3>ERROR "), "{}", out.stderr);
 }
+
+/// `vipd check` with one file per host compares them: an interval that differs between the
+/// two routers of a VRID is an error naming both files and lines; a tie only a warning.
+#[test]
+fn check_compares_the_files_of_several_hosts() {
+    let dir = Scratch::new("fleet");
+    let write = |name: &str, prio: u8, interval: &str| {
+        let path = dir.path(name);
+        let text = format!(
+            "[[instance]]\nname = \"web\"\ninterface = \"eth0\"\nvrid = 51\npriority = {prio}\n\
+             advert_interval = \"{interval}\"\nvirtual_addresses = [\"10.0.0.50/24\"]\n"
+        );
+        std::fs::write(&path, text).expect("write a host's file");
+        path.display().to_string()
+    };
+    let (a, b) = (write("a.toml", 150, "100ms"), write("b.toml", 100, "200ms"));
+    let out = Command::new(env!("CARGO_BIN_EXE_vipd"))
+        .args(["check", "-c", &a, "-c", &b])
+        .output()
+        .expect("run vipd check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: {a}:1 and {b}:1: vrid 51 ipv4 on eth0: advert_interval differs"
+        )),
+        "{stderr}"
+    );
+    let c = write("c.toml", 150, "100ms");
+    let out = Command::new(env!("CARGO_BIN_EXE_vipd"))
+        .args(["check", "-c", &a, "-c", &c])
+        .output()
+        .expect("run vipd check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a tie is only a warning: {stderr}"
+    );
+    assert!(
+        stderr.contains("warning:") && stderr.contains("equal priority 150"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("2 hosts: 0 error(s), 1 warning(s)"),
+        "{stdout}"
+    );
+}

@@ -26,6 +26,7 @@
 
 mod checks;
 mod errors;
+pub mod fleet;
 mod global;
 mod instance;
 mod keepalived;
