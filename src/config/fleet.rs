@@ -112,7 +112,7 @@ pub fn check(hosts: &[HostFile]) -> Vec<Finding> {
         compare_priorities(&router, members, &mut findings);
         compare_peers(&router, members, &mut findings);
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
 }
 
