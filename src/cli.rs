@@ -37,6 +37,24 @@ pub enum Command {
         #[arg(short, long = "config", default_value = config::DEFAULT_PATH, action = clap::ArgAction::Append)]
         config: Vec<PathBuf>,
     },
+    /// Show what would happen: run the hosts' files (one per host) through vipd's own state
+    /// machines in virtual time.
+    ///
+    /// For each virtual router: who becomes master, who takes over as hosts fail one by
+    /// one (and how long after the failed master's last advert), and whether the first
+    /// master takes over again when it returns. Hosts are named by their router_id (the file
+    /// name when two are equal). Ties of priority go to the host given later.
+    Plan {
+        /// A host's configuration file; repeat for each host.
+        #[arg(short, long = "config", required = true, action = clap::ArgAction::Append)]
+        config: Vec<PathBuf>,
+        /// Only this host fails (by name): what every router does, then on its return.
+        #[arg(long, value_name = "HOST")]
+        fail: Option<String>,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask a running agent for the state of its instances.
     Status {
         #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]

@@ -11,4 +11,5 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod plan;
 pub mod protocol;

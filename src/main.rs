@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config, log_level } => run(&config, log_level.as_deref()),
         Command::Check { config } => check(&config),
+        Command::Plan { config, fail, json } => plan(&config, fail.as_deref(), json),
         Command::Status { socket, json } => status(&socket, json),
         Command::Events { socket, json } => follow_events(&socket, json),
         Command::Reload { socket, json } => reload(&socket, json),
@@ -73,6 +74,70 @@ fn check(paths: &[PathBuf]) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn plan(paths: &[PathBuf], fail: Option<&str>, json: bool) -> ExitCode {
+    let configs: Vec<Option<config::Config>> = paths.iter().map(|p| load(p)).collect();
+    if configs.iter().any(Option::is_none) {
+        return ExitCode::from(1);
+    }
+    let configs: Vec<config::Config> = configs.into_iter().flatten().collect();
+    let ids: Vec<&str> = configs
+        .iter()
+        .map(|c| c.global.router_id.as_str())
+        .collect();
+    let hosts: Vec<vipd::plan::Host> = paths
+        .iter()
+        .zip(configs.iter())
+        .map(|(path, config)| {
+            let id = config.global.router_id.as_str();
+            let unique = ids.iter().filter(|&&x| x == id).count() == 1;
+            let name = if unique {
+                id.to_owned()
+            } else {
+                path.file_stem().map_or_else(
+                    || path.display().to_string(),
+                    |s| s.to_string_lossy().into(),
+                )
+            };
+            vipd::plan::Host {
+                name,
+                config: config.clone(),
+            }
+        })
+        .collect();
+    let text = match fail {
+        Some(host) => match vipd::plan::fail_host(&hosts, host) {
+            Some(p) if json => serde_json::to_string_pretty(&p).map_err(|e| e.to_string()),
+            Some(p) => Ok(vipd::plan::render_failure(&p)),
+            None => {
+                let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+                eprintln!(
+                    "--fail {host}: no such host; the hosts are {}",
+                    names.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            let plans = vipd::plan::plan(&hosts);
+            if json {
+                serde_json::to_string_pretty(&plans).map_err(|e| e.to_string())
+            } else {
+                Ok(vipd::plan::render(&hosts, &plans))
+            }
+        }
+    };
+    match text {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot print the plan: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

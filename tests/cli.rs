@@ -233,3 +233,42 @@ fn check_compares_the_files_of_several_hosts() {
         "{stdout}"
     );
 }
+
+/// `vipd plan` with two hosts: the master, the takeover after its last advert, the return;
+/// `--fail` of an unknown host is a usage error naming the hosts.
+#[test]
+fn plan_shows_master_takeover_and_return() {
+    let dir = Scratch::new("plan");
+    let write = |name: &str, prio: u8| {
+        let path = dir.path(&format!("{name}.toml"));
+        let text = format!(
+            "[global]\nrouter_id = \"{name}\"\n\n[[instance]]\nname = \"web\"\n\
+             interface = \"eth0\"\nvrid = 51\npriority = {prio}\nadvert_interval = \"100ms\"\n\
+             virtual_addresses = [\"10.0.0.50/24\"]\n"
+        );
+        std::fs::write(&path, text).expect("write a host's file");
+        path.display().to_string()
+    };
+    let (a, b) = (write("lb1", 150), write("lb2", 100));
+    let out = Command::new(env!("CARGO_BIN_EXE_vipd"))
+        .args(["plan", "-c", &a, "-c", &b])
+        .output()
+        .expect("run vipd plan");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for line in [
+        "  master: lb1",
+        "  if lb1 fails: lb2 takes over 361 ms after its last advert",
+        "  if lb2 fails too: nobody is left",
+        "  when lb1 returns: it takes over again",
+    ] {
+        assert!(stdout.contains(line), "no `{line}` in:\n{stdout}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_vipd"))
+        .args(["plan", "-c", &a, "-c", &b, "--fail", "lb3", "--json"])
+        .output()
+        .expect("run vipd plan --fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the hosts are lb1, lb2"), "{stderr}");
+}
