@@ -203,7 +203,7 @@ always_for() {
 }
 
 # skew_ms PRIO ADVERT_MS: VRRPv3 Skew_Time, computed in centiseconds as the RFC does.
-skew_ms() { local cs=$(((256 - $1) * ($2 / 10) / 256)); echo $((cs * 10)); }
+skew_ms() { echo $(((256 - $1) * $2 / 256)); } # whole ms, rounded down (vipd keeps microseconds)
 # takeover_bound_ms PRIO ADVERT_MS: a correctness bound for a VRRPv3 takeover after the master
 # vanishes: Master_Down_Interval (3 intervals + skew) plus 500 ms for scheduling and the
 # kernel's address event. Not a speed target.

@@ -666,10 +666,7 @@ mod tests {
 
     /// Master_Down_Interval in ms at 100 ms adverts, plus the wire delay of the last advert.
     fn expected_ms(prio: u8) -> u64 {
-        master_down_interval(prio, Centisecs(10))
-            .to_duration()
-            .as_millis() as u64
-            + 1
+        master_down_interval(prio, Centisecs(10)).as_millis() as u64 + 1
     }
 
     #[test]

@@ -204,7 +204,7 @@ impl Scenario {
             max_loss_ppm: rng.range(0, 500_000) as u32,
             phases: rng.range(10, 40),
             preempt_mode,
-            unit: master_down_interval(1, longest).to_duration(),
+            unit: master_down_interval(1, longest),
             longest_interval: longest.to_duration(),
         }
     }
@@ -544,7 +544,7 @@ impl Chaos {
                     }
                 }
             }
-            let mdi = master_down_interval(min_prio, longest_cs).to_duration();
+            let mdi = master_down_interval(min_prio, longest_cs);
             let deadline = quiet_since + 2 * mdi;
             self.plan.push(SideCheck {
                 members,
@@ -894,7 +894,7 @@ fn one_way_loss_from_the_master_heals_within_one_interval() {
 
         lan.blocked = cut_bit(0, 1);
         let cut_at = lan.now;
-        let mdi = master_down_interval(100, Centisecs(ia)).to_duration();
+        let mdi = master_down_interval(100, Centisecs(ia));
         lan.run_until(cut_at + 3 * mdi, |_| {});
         assert_eq!(lan.masters(), vec![0, 1], "{ctx}: both master while cut");
         assert_eq!(lan.holders(), vec![0, 1], "{ctx}: both hold the address");
@@ -986,8 +986,8 @@ fn three_routers_master_fails_next_highest_takes_over() {
             // The backups learned r0's interval; the last advert came at most one interval
             // before the failure (a shutdown or priority drop announces itself at once).
             let bound = match how {
-                Failure::Shutdown => skew_time(150, Centisecs(ia)).to_duration() + WIRE_DELAY,
-                _ => master_down_interval(150, Centisecs(ia)).to_duration(),
+                Failure::Shutdown => skew_time(150, Centisecs(ia)) + WIRE_DELAY,
+                _ => master_down_interval(150, Centisecs(ia)),
             };
             assert!(at - t <= bound, "{ctx}: took {:?} > {bound:?}", at - t);
             assert!(

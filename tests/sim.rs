@@ -58,8 +58,7 @@ fn failover_happens_within_master_down_interval() {
         lan.run_until(crash_at + secs(10), |_| {});
         let (took_over, who) = lan.first_master_since(crash_at).expect("a takeover");
         assert_eq!(who, 1);
-        let mdi =
-            vipd::protocol::units::master_down_interval(100, Centisecs(interval_cs)).to_duration();
+        let mdi = vipd::protocol::units::master_down_interval(100, Centisecs(interval_cs));
         // The backup heard the last advert at most one interval before the crash.
         assert!(
             took_over - crash_at <= mdi,
@@ -80,7 +79,7 @@ fn shutdown_hands_over_within_skew_time() {
     lan.run_until(t + secs(5), |_| {});
     let (took_over, who) = lan.first_master_since(t).expect("a takeover");
     assert_eq!(who, 1);
-    let skew = vipd::protocol::units::skew_time(100, Centisecs(100)).to_duration();
+    let skew = vipd::protocol::units::skew_time(100, Centisecs(100));
     assert!(
         took_over - t <= skew + WIRE_DELAY,
         "took {:?}",

@@ -1374,7 +1374,7 @@ impl Scenario {
         } else {
             rng.duration(Duration::ZERO, cap / 2)
         };
-        let mdi = master_down_interval(1, longest).to_duration();
+        let mdi = master_down_interval(1, longest);
         let settle = routers
             .iter()
             .flat_map(|r| r.tracks.iter().map(TrackCfg::settle))
@@ -1832,7 +1832,7 @@ fn ms(n: u64) -> Duration {
 
 /// 100 ms adverts: the backups' master-down interval at `priority`.
 fn mdi(priority: u8) -> Duration {
-    master_down_interval(priority, Centisecs(10)).to_duration()
+    master_down_interval(priority, Centisecs(10))
 }
 
 /// Both members of router `i` agree: both hold their VIP or neither does.

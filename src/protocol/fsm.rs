@@ -228,7 +228,7 @@ impl Fsm {
     }
 
     /// The interval that takes a silent master for dead, from our current view.
-    pub fn master_down_interval(&self) -> Centisecs {
+    pub fn master_down_interval(&self) -> Duration {
         master_down_interval(self.effective_priority, self.master_adver_interval)
     }
 
@@ -346,12 +346,12 @@ impl Fsm {
         if adv.priority == RELEASE_PRIORITY {
             // The master is leaving: wait only our skew, so the best backup goes first.
             let skew = skew_time(self.effective_priority, self.master_adver_interval);
-            self.master_down_at = Some(now + skew.to_duration());
+            self.master_down_at = Some(now + skew);
             self.master_released = true;
             self.takeover_due = false;
         } else if !self.params.preempt || adv.priority >= self.effective_priority {
             self.learn_master(adv);
-            self.master_down_at = Some(now + self.master_down_interval().to_duration());
+            self.master_down_at = Some(now + self.master_down_interval());
             self.master_released = false;
             self.takeover_due = false;
         }
@@ -474,13 +474,13 @@ impl Fsm {
     fn become_backup(
         &mut self,
         now: Duration,
-        down: Centisecs,
+        down: Duration,
         reason: Reason,
         out: &mut Vec<Action>,
     ) {
         self.transition(State::Backup, reason, out);
         self.adver_at = None;
-        self.master_down_at = Some(now + down.to_duration());
+        self.master_down_at = Some(now + down);
     }
 
     fn send_now(&mut self, now: Duration, out: &mut Vec<Action>) {

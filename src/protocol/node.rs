@@ -1094,7 +1094,7 @@ impl Node {
     fn release_after_loss(&mut self, now: Duration, i: InstanceId, g: usize) -> Option<Duration> {
         let lost = self.groups[g].lost_at?;
         let inst = &self.instances[i];
-        let window = 3 * inst.fsm.master_down_interval().to_duration();
+        let window = 3 * inst.fsm.master_down_interval();
         if now.saturating_sub(lost) > window {
             return None;
         }

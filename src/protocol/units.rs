@@ -93,38 +93,76 @@ impl fmt::Display for Family {
     }
 }
 
-/// `Skew_Time` (RFC 9568 section 6.1): `((256 - priority) * interval) / 256`, integer
-/// centiseconds computed in u32 because `255 * 4095` overflows u16. VRRPv2 passes its
-/// interval in centiseconds too, which keeps its sub-second skew instead of truncating it.
-pub const fn skew_time(priority: u8, interval: Centisecs) -> Centisecs {
-    Centisecs(((256 - priority as u32) * interval.0) / 256)
+/// `Skew_Time` (RFC 9568 section 6.1): `((256 - priority) * interval) / 256`, in whole
+/// microseconds. The interval is on the wire in centiseconds, but the skew must not be: in
+/// whole centiseconds it is 0 for every priority at a 10 ms interval, and backups of
+/// different priorities would take over together. u64 math: no overflow for any input.
+/// VRRPv2 passes its interval in centiseconds too.
+pub const fn skew_time(priority: u8, interval: Centisecs) -> Duration {
+    let interval_us = interval.0 as u64 * 10_000;
+    Duration::from_micros((256 - priority as u64) * interval_us / 256)
 }
 
-/// `Master_Down_Interval = 3 * interval + Skew_Time`.
-pub const fn master_down_interval(priority: u8, interval: Centisecs) -> Centisecs {
-    Centisecs(3 * interval.0 + skew_time(priority, interval).0)
+/// `Master_Down_Interval = 3 * interval + Skew_Time`, in whole microseconds.
+pub const fn master_down_interval(priority: u8, interval: Centisecs) -> Duration {
+    let three = Duration::from_micros(3 * interval.0 as u64 * 10_000);
+    three.saturating_add(skew_time(priority, interval))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn us(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
+
     #[test]
-    fn skew_uses_u32_math_without_overflow() {
-        assert_eq!(skew_time(1, Centisecs(4095)), Centisecs(255 * 4095 / 256));
-        assert_eq!(skew_time(255, Centisecs(100)), Centisecs(0));
-        assert_eq!(skew_time(100, Centisecs(100)), Centisecs(60));
+    fn skew_is_exact_to_the_microsecond_without_overflow() {
+        // 255 * 4095 cs: the largest product.
+        assert_eq!(skew_time(1, Centisecs(4095)), us(255 * 40_950_000 / 256));
+        assert_eq!(skew_time(255, Centisecs(100)), us(3_906));
+        assert_eq!(skew_time(100, Centisecs(100)), us(609_375));
+    }
+
+    /// RFC 9568's formula evaluated exactly (in rationals: ms * (256 - p) / 256) at a 10 ms
+    /// interval, truncated to the microsecond.
+    #[test]
+    fn at_10_ms_each_priority_has_its_own_skew() {
+        for (prio, skew_us, down_us) in [
+            (255, 39, 30_039),
+            (200, 2_187, 32_187),
+            (150, 4_140, 34_140),
+            (120, 5_312, 35_312),
+            (100, 6_093, 36_093),
+            (1, 9_960, 39_960),
+        ] {
+            assert_eq!(
+                skew_time(prio, Centisecs(1)),
+                us(skew_us),
+                "priority {prio}"
+            );
+            assert_eq!(
+                master_down_interval(prio, Centisecs(1)),
+                us(down_us),
+                "priority {prio}"
+            );
+        }
+        // Backups 0.78 ms apart at priority 100 and 120: the better one goes first.
+        assert!(master_down_interval(120, Centisecs(1)) < master_down_interval(100, Centisecs(1)));
     }
 
     #[test]
     fn master_down_is_three_intervals_plus_skew() {
-        assert_eq!(master_down_interval(100, Centisecs(100)), Centisecs(360));
-        // 10 ms adverts: the skew rounds down to zero centiseconds.
-        assert_eq!(master_down_interval(200, Centisecs(1)), Centisecs(3));
-        // v2: 1 s interval, priority 100: skew 156/256 s = 60 cs.
+        assert_eq!(master_down_interval(100, Centisecs(10)), us(360_937));
+        // v2: 1 s interval, priority 100: skew 156/256 s.
         assert_eq!(
             master_down_interval(100, Centisecs::from_secs(1)),
-            Centisecs(360)
+            us(3_609_375)
+        );
+        assert_eq!(
+            master_down_interval(1, Centisecs(4095)),
+            us(3 * 40_950_000 + 40_790_039)
         );
     }
 

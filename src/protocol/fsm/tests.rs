@@ -1,9 +1,9 @@
 //! Every state-machine rule as a row of (state, event, time) -> (state, actions, next timer).
 //!
 //! Fixtures: local address 10.0.0.2, advert interval 1 s, priority 100 unless a row says
-//! otherwise, so Skew_Time = 156 * 100 / 256 = 60 cs and Master_Down_Interval = 360 cs.
-//! Backup is entered at t=0 (master-down due at 3600 ms); Master is entered at 3600 ms
-//! (next advert due at 4600 ms).
+//! otherwise, so Skew_Time = 156 * 1 s / 256 = 609.375 ms and Master_Down_Interval =
+//! 3609.375 ms ([`MDI`]). Backup is entered at t=0 (master-down due at MDI); Master is
+//! entered at MDI (next advert due one second later).
 
 use super::*;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -15,6 +15,13 @@ const HIGHER_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3));
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
+
+fn us(v: u64) -> Duration {
+    Duration::from_micros(v)
+}
+
+/// Master_Down_Interval of the fixture: 3 s + 156/256 s.
+const MDI: u64 = 3_609_375;
 
 #[derive(Clone, Copy)]
 struct Setup {
@@ -86,11 +93,11 @@ struct Row {
     name: &'static str,
     setup: Setup,
     from: State,
-    at_ms: u64,
+    at: Duration,
     input: Input,
     to: State,
     actions: Vec<Action>,
-    next_timer_ms: Option<u64>,
+    next_timer: Option<Duration>,
 }
 
 fn rows() -> Vec<Row> {
@@ -118,17 +125,17 @@ fn rows() -> Vec<Row> {
             name: "startup: a non-owner listens for a master-down interval first",
             setup: DEFAULT,
             from: Init,
-            at_ms: 0,
+            at: ms(0),
             input: Input::Ev(Event::Startup),
             to: Backup,
             actions: vec![changed(Init, Backup, Reason::Startup)],
-            next_timer_ms: Some(3600),
+            next_timer: Some(us(MDI)),
         },
         Row {
             name: "startup: the owner (255) is master at once",
             setup: owner,
             from: Init,
-            at_ms: 0,
+            at: ms(0),
             input: Input::Ev(Event::Startup),
             to: Master,
             actions: vec![
@@ -137,33 +144,33 @@ fn rows() -> Vec<Row> {
                 AddAddresses,
                 Announce,
             ],
-            next_timer_ms: Some(1000),
+            next_timer: Some(ms(1000)),
         },
         Row {
-            name: "10 ms adverts at priority 200: skew rounds to 0, down after 30 ms",
+            name: "10 ms adverts at priority 200: down after 32.187 ms (a 2.187 ms skew)",
             setup: fast,
             from: Init,
-            at_ms: 0,
+            at: ms(0),
             input: Input::Ev(Event::Startup),
             to: Backup,
             actions: vec![changed(Init, Backup, Reason::Startup)],
-            next_timer_ms: Some(30),
+            next_timer: Some(us(32_187)),
         },
         Row {
             name: "backup: timer not yet due does nothing",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 3599,
+            at: ms(3599),
             input: Input::Timeout,
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(3600),
+            next_timer: Some(us(MDI)),
         },
         Row {
             name: "backup: master-down timer makes us master: advert, addresses, announce",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 3600,
+            at: us(MDI),
             input: Input::Timeout,
             to: Master,
             actions: vec![
@@ -172,103 +179,103 @@ fn rows() -> Vec<Row> {
                 AddAddresses,
                 Announce,
             ],
-            next_timer_ms: Some(4600),
+            next_timer: Some(us(1_000_000 + MDI)),
         },
         Row {
             name: "backup: priority 0 shortens the wait to Skew_Time",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(HIGHER_ADDR, 0, 100),
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(1600),
+            next_timer: Some(us(1_609_375)),
         },
         Row {
             name: "backup: a higher-priority advert resets the timer",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(LOWER_ADDR, 150, 100),
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(4600),
+            next_timer: Some(us(1_000_000 + MDI)),
         },
         Row {
             name: "backup: an equal-priority advert resets the timer",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(LOWER_ADDR, 100, 100),
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(4600),
+            next_timer: Some(us(1_000_000 + MDI)),
         },
         Row {
             name: "backup with preempt: a lower-priority advert is discarded",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(HIGHER_ADDR, 50, 100),
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(3600),
+            next_timer: Some(us(MDI)),
         },
         Row {
             name: "backup without preempt: a lower-priority advert resets the timer",
             setup: no_preempt,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(HIGHER_ADDR, 50, 100),
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(4600),
+            next_timer: Some(us(1_000_000 + MDI)),
         },
         Row {
-            name: "v3 backup learns the master's interval (50 cs: down = 150 + 30 cs)",
+            name: "v3 backup learns the master's interval (50 cs: down = 1500 + 304.687 ms)",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(LOWER_ADDR, 150, 50),
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(2800),
+            next_timer: Some(us(2_804_687)),
         },
         Row {
             name: "v2 backup does not learn the interval",
             setup: v2,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(LOWER_ADDR, 150, 50),
             to: Backup,
             actions: vec![],
-            next_timer_ms: Some(4600),
+            next_timer: Some(us(1_000_000 + MDI)),
         },
         Row {
             name: "master: adver timer sends an advert and re-arms",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4600,
+            at: us(1_000_000 + MDI),
             input: Input::Timeout,
             to: Master,
             actions: vec![send(100)],
-            next_timer_ms: Some(5600),
+            next_timer: Some(us(2_000_000 + MDI)),
         },
         Row {
             name: "master: after a stall the next advert is one interval from now, no burst",
             setup: DEFAULT,
             from: Master,
-            at_ms: 9000,
+            at: ms(9000),
             input: Input::Timeout,
             to: Master,
             actions: vec![send(100)],
-            next_timer_ms: Some(10000),
+            next_timer: Some(ms(10000)),
         },
         Row {
             name: "master: a higher priority preempts us; one last advert, then addresses go",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: advert(LOWER_ADDR, 150, 100),
             to: Backup,
             actions: vec![
@@ -276,13 +283,13 @@ fn rows() -> Vec<Row> {
                 changed(Master, Backup, Reason::PreemptedByHigherPriority),
                 RemoveAddresses,
             ],
-            next_timer_ms: Some(7600),
+            next_timer: Some(us(4_000_000 + MDI)),
         },
         Row {
             name: "master: equal priority from a greater address wins the tie; our last advert goes out",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: advert(HIGHER_ADDR, 100, 100),
             to: Backup,
             actions: vec![
@@ -290,53 +297,53 @@ fn rows() -> Vec<Row> {
                 changed(Master, Backup, Reason::PreemptedByHigherPriority),
                 RemoveAddresses,
             ],
-            next_timer_ms: Some(7600),
+            next_timer: Some(us(4_000_000 + MDI)),
         },
         Row {
             name: "master: equal priority from a smaller address loses; we answer",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: advert(LOWER_ADDR, 100, 100),
             to: Master,
             actions: vec![send(100)],
-            next_timer_ms: Some(5000),
+            next_timer: Some(ms(5000)),
         },
         Row {
             name: "master: a lower priority is answered at once (RFC 9568)",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: advert(HIGHER_ADDR, 50, 100),
             to: Master,
             actions: vec![send(100)],
-            next_timer_ms: Some(5000),
+            next_timer: Some(ms(5000)),
         },
         Row {
             name: "master: priority 0 from another master is answered at once",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: advert(HIGHER_ADDR, 0, 100),
             to: Master,
             actions: vec![send(100)],
-            next_timer_ms: Some(5000),
+            next_timer: Some(ms(5000)),
         },
         Row {
             name: "owner master keeps the role against 254",
             setup: owner,
             from: Master,
-            at_ms: 500,
+            at: ms(500),
             input: advert(HIGHER_ADDR, 254, 100),
             to: Master,
             actions: vec![send(255)],
-            next_timer_ms: Some(1500),
+            next_timer: Some(ms(1500)),
         },
         Row {
             name: "master: interface lost: priority 0, addresses removed, fault",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: Input::Ev(Event::Interface(None)),
             to: Fault,
             actions: vec![
@@ -344,33 +351,33 @@ fn rows() -> Vec<Row> {
                 RemoveAddresses,
                 changed(Master, Fault, Reason::InterfaceDown),
             ],
-            next_timer_ms: None,
+            next_timer: None,
         },
         Row {
             name: "backup: interface lost: fault, nothing to release",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: Input::Ev(Event::Interface(None)),
             to: Fault,
             actions: vec![changed(Backup, Fault, Reason::InterfaceDown)],
-            next_timer_ms: None,
+            next_timer: None,
         },
         Row {
             name: "fault: interface back: backup again with a fresh master-down timer",
             setup: DEFAULT,
             from: Fault,
-            at_ms: 5000,
+            at: ms(5000),
             input: Input::Ev(Event::Interface(Some(LOCAL))),
             to: Backup,
             actions: vec![changed(Fault, Backup, Reason::InterfaceUp)],
-            next_timer_ms: Some(8600),
+            next_timer: Some(us(5_000_000 + MDI)),
         },
         Row {
             name: "fault: the owner goes straight back to master",
             setup: owner,
             from: Fault,
-            at_ms: 5000,
+            at: ms(5000),
             input: Input::Ev(Event::Interface(Some(LOCAL))),
             to: Master,
             actions: vec![
@@ -379,23 +386,23 @@ fn rows() -> Vec<Row> {
                 AddAddresses,
                 Announce,
             ],
-            next_timer_ms: Some(6000),
+            next_timer: Some(ms(6000)),
         },
         Row {
             name: "fault: adverts are ignored",
             setup: DEFAULT,
             from: Fault,
-            at_ms: 1000,
+            at: ms(1000),
             input: advert(HIGHER_ADDR, 200, 100),
             to: Fault,
             actions: vec![],
-            next_timer_ms: None,
+            next_timer: None,
         },
         Row {
             name: "master: shutdown sends priority 0 and removes the addresses",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: Input::Ev(Event::Shutdown),
             to: Init,
             actions: vec![
@@ -403,27 +410,27 @@ fn rows() -> Vec<Row> {
                 RemoveAddresses,
                 changed(Master, Init, Reason::Shutdown),
             ],
-            next_timer_ms: None,
+            next_timer: None,
         },
         Row {
             name: "backup: shutdown releases nothing",
             setup: DEFAULT,
             from: Backup,
-            at_ms: 1000,
+            at: ms(1000),
             input: Input::Ev(Event::Shutdown),
             to: Init,
             actions: vec![changed(Backup, Init, Reason::Shutdown)],
-            next_timer_ms: None,
+            next_timer: None,
         },
         Row {
             name: "master: a priority change is advertised at once",
             setup: DEFAULT,
             from: Master,
-            at_ms: 4000,
+            at: ms(4000),
             input: Input::Ev(Event::SetPriority(50)),
             to: Master,
             actions: vec![send(50)],
-            next_timer_ms: Some(5000),
+            next_timer: Some(ms(5000)),
         },
     ]
 }
@@ -434,14 +441,14 @@ fn state_machine_table() {
         let mut fsm = fsm_in(row.from, row.setup);
         let mut out = Vec::new();
         match row.input {
-            Input::Ev(ev) => fsm.handle(ms(row.at_ms), ev, &mut out),
-            Input::Timeout => fsm.handle_timeout(ms(row.at_ms), &mut out),
+            Input::Ev(ev) => fsm.handle(row.at, ev, &mut out),
+            Input::Timeout => fsm.handle_timeout(row.at, &mut out),
         }
         assert_eq!(fsm.state(), row.to, "{}: state", row.name);
         assert_eq!(out, row.actions, "{}: actions", row.name);
         assert_eq!(
             fsm.poll_timeout(),
-            row.next_timer_ms.map(ms),
+            row.next_timer,
             "{}: next timer",
             row.name
         );
@@ -468,7 +475,7 @@ fn ipv6_tie_break_compares_link_locals_as_integers() {
     let mut out = Vec::new();
     fsm.handle(ms(0), Event::Interface(Some(ours)), &mut out);
     fsm.handle(ms(0), Event::Startup, &mut out);
-    fsm.handle_timeout(ms(3600), &mut out);
+    fsm.handle_timeout(us(MDI), &mut out);
     assert_eq!(fsm.state(), State::Master);
     let adv = |src| {
         Event::Advert(AdvertIn {
@@ -501,8 +508,8 @@ fn raised_priority_lets_a_preempting_backup_take_over() {
         }),
         &mut out,
     );
-    assert_eq!(fsm.poll_timeout(), Some(ms(3600)));
-    fsm.handle_timeout(ms(3600), &mut out);
+    assert_eq!(fsm.poll_timeout(), Some(us(MDI)));
+    fsm.handle_timeout(us(MDI), &mut out);
     assert_eq!(fsm.state(), State::Master);
     assert!(out.contains(&send(200)));
 }
@@ -522,7 +529,7 @@ fn master_address_tracks_the_role() {
         &mut out,
     );
     assert_eq!(fsm.master_address(), Some(HIGHER_ADDR));
-    fsm.handle_timeout(ms(10 + 3600), &mut out);
+    fsm.handle_timeout(us(10_000 + MDI), &mut out);
     assert_eq!(fsm.state(), State::Master);
     assert_eq!(fsm.master_address(), Some(LOCAL));
     fsm.handle(ms(5000), Event::Interface(None), &mut out);
@@ -555,8 +562,16 @@ fn after_priority_zero_the_best_backup_fires_first() {
     high.handle(ms(1000), release, &mut out);
     low.handle(ms(1000), release, &mut out);
     let (h, l) = (high.poll_timeout(), low.poll_timeout());
-    assert_eq!(h, Some(ms(1000 + 210)), "skew(200) = 56*100/256 = 21 cs");
-    assert_eq!(l, Some(ms(1000 + 800)), "skew(50) = 206*100/256 = 80 cs");
+    assert_eq!(
+        h,
+        Some(us(1_000_000 + 218_750)),
+        "skew(200) = 56 * 1 s / 256"
+    );
+    assert_eq!(
+        l,
+        Some(us(1_000_000 + 804_687)),
+        "skew(50) = 206 * 1 s / 256"
+    );
 }
 
 #[test]
