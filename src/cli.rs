@@ -19,21 +19,24 @@ pub struct Cli {
 pub enum Command {
     /// Run the agent in the foreground until SIGTERM/SIGINT; logs go to stderr.
     Run {
-        #[arg(short, long, default_value = config::DEFAULT_PATH)]
+        /// The configuration file.
+        #[arg(short, long, value_name = "FILE", default_value = config::DEFAULT_PATH)]
         config: PathBuf,
         /// Log filter: error, warn (or warning), info, debug, trace or off, or tracing
         /// directives such as vipd=debug,info; overrides RUST_LOG. Default: info.
-        #[arg(long, value_parser = logging::normalize)]
+        #[arg(long, value_name = "LEVEL", value_parser = logging::normalize)]
         log_level: Option<String>,
     },
     /// Validate a configuration file without running anything.
     Check {
-        #[arg(short, long, default_value = config::DEFAULT_PATH)]
+        /// The configuration file.
+        #[arg(short, long, value_name = "FILE", default_value = config::DEFAULT_PATH)]
         config: PathBuf,
     },
     /// Ask a running agent for the state of its instances.
     Status {
-        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        /// The agent's control socket (global.control_socket).
+        #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CONTROL_SOCKET)]
         socket: PathBuf,
         /// Print the full report as JSON.
         #[arg(long)]
@@ -43,7 +46,8 @@ pub enum Command {
     ///
     /// One line per event until the agent stops (exit 0) or Ctrl-C.
     Events {
-        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        /// The agent's control socket (global.control_socket).
+        #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CONTROL_SOCKET)]
         socket: PathBuf,
         /// Print each event as the agent sends it: one JSON object per line.
         #[arg(long)]
