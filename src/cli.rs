@@ -19,11 +19,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the agent in the foreground until SIGTERM/SIGINT; logs go to stderr.
     Run {
-        #[arg(short, long, default_value = config::DEFAULT_PATH)]
+        /// The configuration file.
+        #[arg(short, long, value_name = "FILE", default_value = config::DEFAULT_PATH)]
         config: PathBuf,
         /// Log filter: error, warn (or warning), info, debug, trace or off, or tracing
         /// directives such as vipd=debug,info; overrides RUST_LOG. Default: info.
-        #[arg(long, value_parser = logging::normalize)]
+        #[arg(long, value_name = "LEVEL", value_parser = logging::normalize)]
         log_level: Option<String>,
     },
     /// Validate configuration files without running anything.
@@ -34,7 +35,7 @@ pub enum Command {
     /// distinct priorities and unicast peers that name each other (warnings).
     Check {
         /// A configuration file; repeat for several hosts.
-        #[arg(short, long = "config", default_value = config::DEFAULT_PATH, action = clap::ArgAction::Append)]
+        #[arg(short, long = "config", value_name = "FILE", default_value = config::DEFAULT_PATH, action = clap::ArgAction::Append)]
         config: Vec<PathBuf>,
     },
     /// Show what would happen: run the hosts' files (one per host) through vipd's own state
@@ -46,7 +47,7 @@ pub enum Command {
     /// name when two are equal). Ties of priority go to the host given later.
     Plan {
         /// A host's configuration file; repeat for each host.
-        #[arg(short, long = "config", required = true, action = clap::ArgAction::Append)]
+        #[arg(short, long = "config", value_name = "FILE", required = true, action = clap::ArgAction::Append)]
         config: Vec<PathBuf>,
         /// Only this host fails (by name): what every router does, then on its return.
         #[arg(long, value_name = "HOST")]
@@ -57,7 +58,8 @@ pub enum Command {
     },
     /// Ask a running agent for the state of its instances.
     Status {
-        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        /// The agent's control socket (global.control_socket).
+        #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CONTROL_SOCKET)]
         socket: PathBuf,
         /// Print the full report as JSON.
         #[arg(long)]
@@ -70,7 +72,8 @@ pub enum Command {
     /// changed in place, added or removed. Prints what was kept, changed, added and removed.
     /// Needs root (or the agent's own user). The same happens on SIGHUP.
     Reload {
-        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        /// The agent's control socket (global.control_socket).
+        #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CONTROL_SOCKET)]
         socket: PathBuf,
         /// Print the outcome as JSON.
         #[arg(long)]
@@ -80,7 +83,8 @@ pub enum Command {
     ///
     /// One line per event until the agent stops (exit 0) or Ctrl-C.
     Events {
-        #[arg(long, default_value = config::DEFAULT_CONTROL_SOCKET)]
+        /// The agent's control socket (global.control_socket).
+        #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CONTROL_SOCKET)]
         socket: PathBuf,
         /// Print each event as the agent sends it: one JSON object per line.
         #[arg(long)]
