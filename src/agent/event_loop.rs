@@ -24,6 +24,7 @@ use crate::agent::receive::{self, Inbound, RxStats, VridTable};
 use crate::agent::runner;
 use crate::agent::sd_notify;
 use crate::agent::signals::{Signal, Signals};
+use crate::agent::timer;
 use crate::config::{Config, InstanceConfig};
 use crate::protocol::announce;
 use crate::protocol::fsm::State;
@@ -226,6 +227,8 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         control,
     );
     let mut signals = Signals::new()?;
+    let mut timer = timer::Deadline::new(agent.epoch)
+        .map_err(|e| format!("cannot create the protocol timer (timerfd): {e}"))?;
 
     agent.start().await;
     agent.control.serve(listener, &socket_path);
@@ -242,7 +245,10 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let mut resync = tokio::time::interval(RESYNC_INTERVAL);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let deadline = agent.next_deadline();
+        if let Err(e) = timer.set(agent.node.poll_timeout()) {
+            // Not expected of a timerfd; the resync tick below keeps the loop turning.
+            tracing::error!(error = %e, "cannot arm the protocol timer");
+        }
         tokio::select! {
             signal = signals.next() => match signal {
                 Signal::Stop => break,
@@ -262,7 +268,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
                 let outcome = agent.reload(config_path, "vipd reload").await;
                 let _ = reply.send(outcome);
             }
-            _ = tokio::time::sleep_until(deadline) => agent.on_timers().await,
+            _ = timer.wait() => agent.on_timers().await,
             _ = resync.tick() => agent.resync().await,
             // From the loop itself: a loop that stops turning stops the pings.
             _ = tick(&mut watchdog) => agent.tell_systemd("WATCHDOG=1"),
@@ -542,13 +548,6 @@ impl Agent {
             if link.interface == name {
                 link.close();
             }
-        }
-    }
-
-    fn next_deadline(&self) -> Instant {
-        match self.node.poll_timeout() {
-            Some(d) => self.epoch + d,
-            None => Instant::now() + Duration::from_secs(3600),
         }
     }
 

@@ -14,5 +14,6 @@ pub mod receive;
 pub mod runner;
 pub mod sd_notify;
 pub mod signals;
+pub mod timer;
 
 pub use event_loop::run;
