@@ -34,7 +34,7 @@ pub struct Host {
 }
 
 /// A virtual router: a VRID and family on an interface name.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Router {
     pub interface: String,
     pub vrid: u8,
@@ -755,5 +755,72 @@ mod tests {
         let plans = plan(&hosts);
         assert_eq!(plans.len(), 2);
         assert_eq!(plans[0].masters, plans[1].masters, "{plans:?}");
+    }
+}
+
+/// The node at scale, in the plan's simulation (virtual time, a perfect LAN).
+#[cfg(test)]
+mod scale {
+    use std::path::Path;
+
+    use super::*;
+    use crate::protocol::units::master_down_interval;
+
+    /// 4 interfaces x 250 VRIDs at 100 ms adverts, all at `prio`.
+    fn big_host(name: &str, prio: u8) -> Host {
+        let mut text = String::new();
+        for k in 0..4 {
+            for v in 1..=250u32 {
+                text.push_str(&format!(
+                    "[[instance]]\nname = \"i{k}_{v}\"\ninterface = \"eth{k}\"\nvrid = {v}\n\
+                     priority = {prio}\nadvert_interval = \"100ms\"\n\
+                     virtual_addresses = [\"10.{k}.{v}.1/24\"]\n\n"
+                ));
+            }
+        }
+        match crate::config::parse(&text, Path::new("big.toml")) {
+            Ok(config) => Host {
+                name: name.to_owned(),
+                config,
+            },
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_thousand_instances_settle_keep_their_rhythm_and_fail_over_on_time() {
+        let hosts = [big_host("a", 150), big_host("b", 100)];
+        let routers: Vec<Router> = routers(&hosts).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(routers.len(), 1000);
+        let mut sim = Sim::new(&hosts);
+        sim.settle();
+        for r in &routers {
+            assert_eq!(sim.masters(r), vec!["a"], "{r}");
+        }
+        // Steady state: no state change, and every master advert exactly one interval after
+        // the one before.
+        let (changes, adverts) = (sim.changes.len(), sim.adverts.len());
+        sim.run_for(Duration::from_secs(10));
+        assert_eq!(sim.changes.len(), changes, "state changes in steady state");
+        let mut last: std::collections::HashMap<&Router, Duration> = Default::default();
+        for (t, h, r) in &sim.adverts[adverts..] {
+            assert_eq!(*h, 0, "b advertised for {r}");
+            if let Some(prev) = last.insert(r, *t) {
+                assert_eq!(*t - prev, Duration::from_millis(100), "{r} at {t:?}");
+            }
+        }
+        assert_eq!(last.len(), 1000, "every router advertised");
+        // a crashes: b takes over every router exactly Master_Down_Interval after a's last
+        // advert arrived.
+        let crash_at = sim.now;
+        sim.crash(0);
+        sim.run_for(Duration::from_secs(2));
+        let mdi = master_down_interval(100, Centisecs(10));
+        for r in &routers {
+            assert_eq!(sim.masters(r), vec!["b"], "{r}");
+            let last = sim.last_advert(0, r).expect("a advertised");
+            let took = sim.became_master("b", r, crash_at).expect("b took over");
+            assert_eq!(took - last, mdi + WIRE_DELAY, "{r}");
+        }
     }
 }

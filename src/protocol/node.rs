@@ -571,6 +571,10 @@ pub struct Node {
     out: VecDeque<Output>,
     /// Scratch for state-machine actions, reused so an advert allocates nothing.
     actions: Vec<Action>,
+    /// Each instance's next deadline.
+    timers: timers::Timers,
+    /// Scratch for the instances due in `handle_timeout`.
+    due: Vec<InstanceId>,
 }
 
 impl Node {
@@ -583,6 +587,8 @@ impl Node {
             started: false,
             out: VecDeque::new(),
             actions: Vec::new(),
+            timers: timers::Timers::default(),
+            due: Vec::new(),
         };
         node.relink();
         node
@@ -671,20 +677,49 @@ impl Node {
             Input::Shutdown => self.on_shutdown(now),
             Input::Reload { spec } => self.on_reload(now, spec),
         }
+        self.flush_timers();
+    }
+
+    /// Take in the deadlines of the instances that changed.
+    fn flush_timers(&mut self) {
+        let Node {
+            timers, instances, ..
+        } = self;
+        timers.flush(|i| instances.get(i).and_then(Node::deadline_of));
+    }
+
+    /// When instance `inst` has work to do next: its state machine's timer, the announce
+    /// repeat, the end of its preempt_delay.
+    fn deadline_of(inst: &Instance) -> Option<Duration> {
+        if inst.retired {
+            return None;
+        }
+        [
+            inst.fsm.poll_timeout(),
+            inst.announce_at,
+            Node::preempt_due(inst),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Every instance's deadline may have changed (start, stop, reload).
+    fn mark_all(&mut self) {
+        for i in 0..self.instances.len() {
+            self.timers.mark(i);
+        }
     }
 
     /// The earliest time [`Node::handle_timeout`] has work to do.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let instances = self.instances.iter().flat_map(|inst| {
-            [
-                inst.fsm.poll_timeout(),
-                inst.announce_at,
-                self.preempt_due(inst),
-            ]
-        });
         let checks = self.tracks.iter().map(|t| t.next_check);
         let groups = self.groups.iter().map(|g| g.release_at);
-        instances.chain(checks).chain(groups).flatten().min()
+        std::iter::once(self.timers.next())
+            .chain(checks)
+            .chain(groups)
+            .flatten()
+            .min()
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
@@ -693,7 +728,9 @@ impl Node {
                 self.release_group(now, g);
             }
         }
-        for i in 0..self.instances.len() {
+        let mut due = std::mem::take(&mut self.due);
+        self.timers.take_due(now, &mut due);
+        for &i in &due {
             if self.instances[i]
                 .fsm
                 .poll_timeout()
@@ -705,13 +742,12 @@ impl Node {
                 self.instances[i].announce_at = None;
                 self.announce(now, i);
             }
-            if self
-                .preempt_due(&self.instances[i])
-                .is_some_and(|t| t <= now)
-            {
+            if Node::preempt_due(&self.instances[i]).is_some_and(|t| t <= now) {
                 self.reconcile(now, i);
             }
         }
+        due.clear();
+        self.due = due;
         for t in 0..self.tracks.len() {
             let tracker = &mut self.tracks[t];
             let Some(due) = tracker.next_check.filter(|d| *d <= now) else {
@@ -729,6 +765,7 @@ impl Node {
                 self.out.push_back(Output::Check { track: t });
             }
         }
+        self.flush_timers();
     }
 
     // ----- inputs ----------------------------------------------------------------------------
@@ -789,6 +826,7 @@ impl Node {
             return;
         }
         self.started = true;
+        self.mark_all();
         let instances: Vec<InstanceId> = (0..self.instances.len())
             .filter(|&i| !self.instances[i].retired)
             .collect();
@@ -927,6 +965,7 @@ impl Node {
     fn on_shutdown(&mut self, now: Duration) {
         // A later Start joins again (a process that stops and starts over).
         self.started = false;
+        self.mark_all();
         for i in 0..self.instances.len() {
             if self.instances[i].retired {
                 continue;
@@ -992,6 +1031,7 @@ impl Node {
     /// A tracker that stays failed only lowers the priority; it does not hold preemption
     /// back for ever.
     fn update_preempt(&mut self, now: Duration, i: InstanceId) {
+        self.timers.mark(i);
         let inst = &mut self.instances[i];
         if inst.faults.any() {
             inst.ready_since = None;
@@ -1007,7 +1047,7 @@ impl Node {
     }
 
     /// When a waiting backup's preempt_delay ends.
-    fn preempt_due(&self, inst: &Instance) -> Option<Duration> {
+    fn preempt_due(inst: &Instance) -> Option<Duration> {
         let since = inst.ready_since?;
         (inst.spec.preempt && !inst.fsm.params().preempt).then(|| since + inst.spec.preempt_delay)
     }
@@ -1058,6 +1098,7 @@ impl Node {
     /// A sync group goes master together: a member whose timer ran out takes over only when
     /// every other member is master already, or due too (held back, or its timer ran out).
     fn fsm_timeout(&mut self, now: Duration, i: InstanceId) {
+        self.timers.mark(i);
         let inst = &self.instances[i];
         if let (State::Backup, Some(g)) = (inst.fsm.state(), inst.group) {
             if !self.group_ready(now, i) {
@@ -1165,6 +1206,7 @@ impl Node {
     // ----- carrying out the state machine's actions -----------------------------------------
 
     fn feed(&mut self, now: Duration, i: InstanceId, event: FsmEvent, reason: Option<Reason>) {
+        self.timers.mark(i);
         self.instances[i].fsm.handle(now, event, &mut self.actions);
         self.execute(now, i, reason);
     }
@@ -1355,6 +1397,7 @@ impl Node {
     }
 
     fn announce(&mut self, now: Duration, i: InstanceId) {
+        self.timers.mark(i);
         let inst = &mut self.instances[i];
         let Some(state) = self.links.get(&inst.spec.interface) else {
             return;
@@ -1485,6 +1528,7 @@ impl<'de> Deserialize<'de> for VirtualAddress {
 }
 
 mod reload;
+mod timers;
 pub use reload::{InstanceChange, InstanceReload, ReloadSummary, Slots, place, same_router};
 
 #[cfg(test)]

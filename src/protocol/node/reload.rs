@@ -144,6 +144,8 @@ impl Node {
         }
         let groups = self.reload_groups(spec.groups, &instances);
         self.relink();
+        // Specs (preempt, its delay) and retirements move deadlines too.
+        self.mark_all();
         self.out.push_back(Output::Reloaded {
             summary: ReloadSummary {
                 slots: Slots {
