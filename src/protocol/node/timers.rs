@@ -93,7 +93,7 @@ mod tests {
     #[test]
     fn the_earliest_current_deadline_wins_and_stale_ones_are_skipped() {
         let mut t = Timers::default();
-        let mut deadlines = vec![Some(ms(30)), Some(ms(10)), None];
+        let mut deadlines = [Some(ms(30)), Some(ms(10)), None];
         for i in 0..3 {
             t.mark(i);
         }
