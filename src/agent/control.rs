@@ -236,14 +236,9 @@ async fn answer(
 ) -> io::Result<()> {
     let reply = match request {
         "status" => {
-            let (tx, rx) = oneshot::channel();
-            requests
-                .send(tx)
+            let status = ask(&requests)
                 .await
-                .map_err(|_| io::Error::other("agent is shutting down"))?;
-            let status = rx
-                .await
-                .map_err(|_| io::Error::other("agent is shutting down"))?;
+                .ok_or_else(|| io::Error::other("agent is shutting down"))?;
             serde_json::to_string(&status).map_err(io::Error::other)?
         }
         other => serde_json::json!({
@@ -254,6 +249,14 @@ async fn answer(
     stream.write_all(reply.as_bytes()).await?;
     stream.write_all(b"\n").await?;
     stream.shutdown().await
+}
+
+/// Ask the event loop for its status: the one way `vipd status` and the metrics get the
+/// agent's state. `None` once the loop has stopped answering (the agent is shutting down).
+pub async fn ask(requests: &mpsc::Sender<StatusRequest>) -> Option<Status> {
+    let (tx, rx) = oneshot::channel();
+    requests.send(tx).await.ok()?;
+    rx.await.ok()
 }
 
 /// How long `vipd status` waits for the agent's answer.

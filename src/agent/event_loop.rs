@@ -17,6 +17,7 @@ use crate::agent::checks::{Checks, Done};
 use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Status, StatusRequest};
 use crate::agent::events::EventHub;
 use crate::agent::lock;
+use crate::agent::metrics_server::{self, MetricsServer};
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
 use crate::agent::notify::{Finished, Notifier, StateChange};
@@ -146,6 +147,11 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     // first one's addresses, and a bad socket path must not surface after the election.
     let _locks = lock::acquire(config_path, socket_path)?;
     let listener = control::bind(socket_path, config.global.control_group.as_deref())?;
+    let metrics_listener = config
+        .global
+        .metrics_listen
+        .map(metrics_server::bind)
+        .transpose()?;
     let identity = Arc::new(runner::identity(config.global.script_user.as_deref())?);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let checks = Checks::new(
@@ -174,6 +180,14 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let mut signals = Signals::new()?;
 
     agent.start().await;
+    let metrics = match metrics_listener {
+        Some(listener) => Some(MetricsServer::start(
+            listener,
+            status_tx.clone(),
+            metrics_server::Limits::DEFAULT,
+        )?),
+        None => None,
+    };
     control::serve(listener, status_tx, hub.clone());
     // Every instance has joined its election (or waits in FAULT for its interface).
     agent.tell_systemd("READY=1");
@@ -182,6 +196,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     tracing::info!(
         instances = agent.instances.len(),
         control_socket = %socket_path.display(),
+        metrics = %metrics.as_ref().map_or("off".to_owned(), |m| format!("http://{}{}", m.address(), metrics_server::PATH)),
         "vipd running"
     );
 
@@ -211,6 +226,10 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         }
     }
     agent.tell_systemd("STOPPING=1");
+    // The loop answers no more snapshots: scrapes from here on would only wait.
+    if let Some(metrics) = metrics {
+        metrics.stop().await;
+    }
     agent.shutdown().await;
     // The STOP notifications (and any still queued) run before the agent exits, bounded so a
     // hanging command cannot hold up a stop that systemd will time out.
