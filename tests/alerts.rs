@@ -7,7 +7,11 @@ use std::process::Command;
 
 fn promtool(args: &[&str]) -> Option<String> {
     let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
-    let out = match Command::new("promtool").args(args).current_dir(conf).output() {
+    let out = match Command::new("promtool")
+        .args(args)
+        .current_dir(conf)
+        .output()
+    {
         Ok(out) => out,
         Err(e) => {
             eprintln!("promtool not available ({e}): skipped");
