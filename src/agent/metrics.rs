@@ -13,7 +13,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::agent::control::Status;
+use crate::agent::control::{InstanceStatus, Status};
 use crate::protocol::fsm::State;
 use crate::protocol::track::Kind;
 
@@ -65,12 +65,12 @@ impl Collector for StatusCollector {
         )?;
 
         let instances = &s.instances;
-        let by_instance = |value: fn(&crate::agent::control::InstanceStatus) -> i64| {
+        let by_instance = |value: fn(&InstanceStatus) -> i64| {
             instances
                 .iter()
                 .map(move |i| ([("instance", i.name.as_str())], value(i)))
         };
-        let counted = |value: fn(&crate::agent::control::InstanceStatus) -> u64| {
+        let counted = |value: fn(&InstanceStatus) -> u64| {
             instances
                 .iter()
                 .map(move |i| ([("instance", i.name.as_str())], value(i)))

@@ -36,7 +36,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::agent::control::{self, Status, StatusRequest};
+use crate::agent::control::{self, StatusRequest};
 use crate::agent::metrics;
 use crate::protocol::throttle::Throttle;
 
@@ -308,7 +308,9 @@ struct Snapshots {
     requests: mpsc::Sender<StatusRequest>,
     reuse: Duration,
     timeout: Duration,
-    last: Mutex<Option<(Instant, Bytes)>>,
+    /// The last answer and when it came: the exposition, or why there is none (a loop that
+    /// did not answer is not asked again by every scrape waiting behind the one that asked).
+    last: Mutex<Option<(Instant, Result<Bytes, &'static str>)>>,
 }
 
 impl Snapshots {
@@ -328,15 +330,15 @@ impl Snapshots {
         if let Some((at, body)) = last.as_ref()
             && at.elapsed() < self.reuse
         {
-            return Ok(body.clone());
+            return body.clone();
         }
-        let status: Status = tokio::time::timeout(self.timeout, control::ask(&self.requests))
-            .await
-            .map_err(|_| "the agent did not answer in time\n")?
-            .ok_or("the agent is shutting down\n")?;
-        let body = Bytes::from(metrics::render(status));
+        let body = match tokio::time::timeout(self.timeout, control::ask(&self.requests)).await {
+            Ok(Some(status)) => Ok(Bytes::from(metrics::render(status))),
+            Ok(None) => Err("the agent is shutting down\n"),
+            Err(_) => Err("the agent did not answer in time\n"),
+        };
         *last = Some((Instant::now(), body.clone()));
-        Ok(body)
+        body
     }
 }
 
@@ -347,6 +349,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+    use crate::agent::control::Status;
 
     const FAST: Limits = Limits {
         connections: 4,
@@ -621,16 +624,24 @@ mod tests {
                 kept.push(reply);
             }
         });
+        // Every scrape waiting meanwhile gets the same answer, not a timeout of its own.
+        let at = server.address();
         let started = Instant::now();
-        let reply = exchange(server.address(), &get("/metrics")).await;
-        assert!(reply.starts_with("HTTP/1.1 503 "), "{reply}");
-        assert!(
-            reply.ends_with("the agent did not answer in time\n"),
-            "{reply}"
-        );
-        assert!(started.elapsed() < FAST.snapshot_timeout + Duration::from_secs(1));
+        let scrapes: Vec<_> = (0..FAST.connections)
+            .map(|_| tokio::spawn(async move { exchange(at, &get("/metrics")).await }))
+            .collect();
+        for scrape in scrapes {
+            let reply = scrape.await.expect("joined");
+            assert!(reply.starts_with("HTTP/1.1 503 "), "{reply}");
+            assert!(
+                reply.ends_with("the agent did not answer in time\n"),
+                "{reply}"
+            );
+        }
+        assert!(started.elapsed() < FAST.snapshot_timeout + Duration::from_millis(500));
         keep.abort();
         let _ = keep.await;
+        tokio::time::sleep(FAST.reuse * 2).await;
         let reply = exchange(server.address(), &get("/metrics")).await;
         assert!(reply.ends_with("the agent is shutting down\n"), "{reply}");
         server.stop().await;
