@@ -6,7 +6,8 @@
 //! requests, rendering and writing answers never take a turn from the event loop: all a
 //! scrape costs the loop is building one snapshot. Hostile or broken clients are bounded:
 //! - at most [`Limits::connections`] connections at once; more are accepted and closed at
-//!   once (an idle crowd can hold every place, never a descriptor more);
+//!   once (an idle crowd can hold every place, never a descriptor more), at most one each
+//!   [`EXCESS_PAUSE`] while every place is taken, the others waiting in a short backlog;
 //! - [`Limits::header_timeout`] to send a request's headers, which is also how long a
 //!   kept-alive connection may sit idle between requests (slowloris);
 //! - at most [`Limits::header_bytes`] of headers, [`Limits::headers`] of them;
@@ -82,13 +83,19 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 /// Pause after a failed accept (descriptor exhaustion), doubling up to the maximum.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// While every place is taken, after closing one connection the server waits this long (or
+/// until a place frees) before it accepts the next: a crowd that reconnects as fast as it is
+/// closed then costs at most 100 accepts a second, and waits in the listen backlog.
+const EXCESS_PAUSE: Duration = Duration::from_millis(10);
+/// Connections the kernel holds for the server before it answers no more handshakes.
+const BACKLOG: i32 = 64;
 /// How long [`MetricsServer::stop`] waits for the thread to let go of the socket.
 const STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// Bind `address` for the metrics server; the error names the address and says what to do.
 /// Called before the agent touches anything, so a taken port stops it before the election.
 pub fn bind(address: SocketAddr) -> Result<std::net::TcpListener, String> {
-    let listener = std::net::TcpListener::bind(address).map_err(|e| {
+    let listener = listen(address).map_err(|e| {
         let hint = match e.kind() {
             io::ErrorKind::AddrInUse => {
                 " (another process listens there: stop it, or choose another port)"
@@ -104,10 +111,23 @@ pub fn bind(address: SocketAddr) -> Result<std::net::TcpListener, String> {
         };
         format!("global.metrics_listen: cannot listen on {address}: {e}{hint}")
     })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| format!("global.metrics_listen: {address}: {e}"))?;
     Ok(listener)
+}
+
+/// A non-blocking listening socket on `address` with a short backlog (std's is longer).
+fn listen(address: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    // As std does: a restarted agent rebinds at once despite connections in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// A running metrics server. Dropping it stops it too, without waiting.
@@ -215,12 +235,18 @@ async fn accept_loop(
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
             if let Some(held) = refused.pass(epoch.elapsed()) {
                 tracing::warn!(
                     limit = limits.connections,
                     suppressed = held,
                     "too many metrics connections at once; closing new ones"
                 );
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = slots.acquire() => {}
+                _ = tokio::time::sleep(EXCESS_PAUSE) => {}
             }
             continue;
         };
