@@ -1,13 +1,13 @@
 //! The metrics endpoint on `global.metrics_listen`: HTTP/1.1 (hyper), `GET` or `HEAD` of
-//! `/metrics` only, answered with [`metrics::render`] of the same [`Status`] snapshot
-//! `vipd status` gets from the event loop.
+//! `/metrics` only, answered with [`metrics::render`] of the same
+//! [`Status`](crate::agent::control::Status) snapshot `vipd status` gets from the event loop.
 //!
 //! The server runs on a thread of its own with its own single-threaded runtime, so parsing
 //! requests, rendering and writing answers never take a turn from the event loop: all a
 //! scrape costs the loop is building one snapshot. Hostile or broken clients are bounded:
 //! - at most [`Limits::connections`] connections at once; more are accepted and closed at
 //!   once (an idle crowd can hold every place, never a descriptor more), at most one each
-//!   [`EXCESS_PAUSE`] while every place is taken, the others waiting in a short backlog;
+//!   10 ms while every place is taken, the others waiting in a short backlog;
 //! - [`Limits::header_timeout`] to send a request's headers, which is also how long a
 //!   kept-alive connection may sit idle between requests (slowloris);
 //! - at most [`Limits::header_bytes`] of headers, [`Limits::headers`] of them;
@@ -17,8 +17,11 @@
 //!   once.
 //!
 //! [`MetricsServer::stop`] closes the listening socket and every connection, so the server
-//! can be started and stopped from the event loop (a reload that moves `metrics_listen`
-//! starts a new one, then stops the old).
+//! can be started and stopped from the event loop. A reload that moves `metrics_listen`
+//! binds the new address ([`bind`]), starts a server on it ([`MetricsServer::start`]) and
+//! stops the old one; when the new address cannot be bound while the old one is held (the
+//! same port, one of them a wildcard address), it stops the old one first, and starts it
+//! again should the new one still fail.
 
 use std::convert::Infallible;
 use std::io;
