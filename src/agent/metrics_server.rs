@@ -17,11 +17,8 @@
 //!   once.
 //!
 //! [`MetricsServer::stop`] closes the listening socket and every connection, so the server
-//! can be started and stopped from the event loop. A reload that moves `metrics_listen`
-//! binds the new address ([`bind`]), starts a server on it ([`MetricsServer::start`]) and
-//! stops the old one; when the new address cannot be bound while the old one is held (the
-//! same port, one of them a wildcard address), it stops the old one first, and starts it
-//! again should the new one still fail.
+//! can be started and stopped from the event loop; [`reconfigure`] moves it as a reload of
+//! `metrics_listen` needs.
 
 use std::convert::Infallible;
 use std::io;
@@ -98,23 +95,71 @@ const STOP_WAIT: Duration = Duration::from_secs(2);
 /// Bind `address` for the metrics server; the error names the address and says what to do.
 /// Called before the agent touches anything, so a taken port stops it before the election.
 pub fn bind(address: SocketAddr) -> Result<std::net::TcpListener, String> {
-    let listener = listen(address).map_err(|e| {
-        let hint = match e.kind() {
-            io::ErrorKind::AddrInUse => {
-                " (another process listens there: stop it, or choose another port)"
-            }
-            io::ErrorKind::AddrNotAvailable => {
-                " (no interface of this host has that address: use one it has, or 0.0.0.0 or [::])"
-            }
-            io::ErrorKind::PermissionDenied => {
-                " (a port below 1024 needs CAP_NET_BIND_SERVICE, which the systemd unit does not \
+    listen(address).map_err(|e| bind_error(address, &e))
+}
+
+fn bind_error(address: SocketAddr, e: &io::Error) -> String {
+    let hint = match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            " (another process listens there: stop it, or choose another port)"
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            " (no interface of this host has that address: use one it has, or 0.0.0.0 or [::])"
+        }
+        io::ErrorKind::PermissionDenied => {
+            " (a port below 1024 needs CAP_NET_BIND_SERVICE, which the systemd unit does not \
                  grant: choose a port above 1023)"
+        }
+        _ => "",
+    };
+    format!("global.metrics_listen: cannot listen on {address}: {e}{hint}")
+}
+
+/// Move the metrics server to `wanted` (`None`: no server), as a reload of
+/// `global.metrics_listen` does. The same address keeps the same server. Otherwise the new
+/// address is bound while the old server still serves, then the old one stops; when the new
+/// address is taken by the old server itself (the same port, one of the two a wildcard
+/// address), the old one stops first, and starts again should the new one still fail.
+/// Returns the server now running, and why `wanted` is not served, if it is not.
+pub async fn reconfigure(
+    current: Option<MetricsServer>,
+    wanted: Option<SocketAddr>,
+    requests: &mpsc::Sender<StatusRequest>,
+    limits: Limits,
+) -> (Option<MetricsServer>, Result<(), String>) {
+    let Some(address) = wanted else {
+        if let Some(old) = current {
+            old.stop().await;
+        }
+        return (None, Ok(()));
+    };
+    let start = |listener| MetricsServer::start(listener, requests.clone(), limits);
+    match (current, listen(address)) {
+        (Some(old), _) if old.address() == address => (Some(old), Ok(())),
+        (old, Ok(listener)) => match start(listener) {
+            Ok(new) => {
+                if let Some(old) = old {
+                    old.stop().await;
+                }
+                (Some(new), Ok(()))
             }
-            _ => "",
-        };
-        format!("global.metrics_listen: cannot listen on {address}: {e}{hint}")
-    })?;
-    Ok(listener)
+            Err(e) => (old, Err(e)),
+        },
+        (Some(old), Err(e))
+            if e.kind() == io::ErrorKind::AddrInUse && old.address().port() == address.port() =>
+        {
+            let previous = old.address();
+            old.stop().await;
+            match bind(address).and_then(start) {
+                Ok(new) => (Some(new), Ok(())),
+                Err(e) => match bind(previous).and_then(start) {
+                    Ok(again) => (Some(again), Err(e)),
+                    Err(lost) => (None, Err(format!("{e}; and the previous address: {lost}"))),
+                },
+            }
+        }
+        (old, Err(e)) => (old, Err(bind_error(address, &e))),
+    }
 }
 
 /// A non-blocking listening socket on `address` with a short backlog (std's is longer).
@@ -705,6 +750,79 @@ mod tests {
                 .starts_with("HTTP/1.1 200 ")
         );
         again.stop().await;
+    }
+
+    #[tokio::test]
+    async fn reconfigure_moves_keeps_or_stops_the_server() {
+        let (requests, _) = fake_loop(status());
+        let answers = |at: SocketAddr| async move {
+            exchange(at, &get("/metrics"))
+                .await
+                .starts_with("HTTP/1.1 200 ")
+        };
+        // Off to on, on a port the system picks, then known.
+        let (server, result) = reconfigure(
+            None,
+            Some("127.0.0.1:0".parse().expect("an address")),
+            &requests,
+            FAST,
+        )
+        .await;
+        assert_eq!(result, Ok(()));
+        let server = server.expect("a server");
+        let local = server.address();
+        assert!(answers(local).await);
+        // Unchanged: the same server, its connections untouched.
+        let mut open = TcpStream::connect(local).await.expect("connect");
+        let (server, result) = reconfigure(Some(server), Some(local), &requests, FAST).await;
+        assert_eq!(result, Ok(()));
+        open.write_all(&get("/metrics")).await.expect("write");
+        assert!(read_all(&mut open).await.starts_with("HTTP/1.1 200 "));
+        // The same port on every address: the old server must let go first.
+        let wildcard = SocketAddr::from(([0, 0, 0, 0], local.port()));
+        let (server, result) = reconfigure(server, Some(wildcard), &requests, FAST).await;
+        assert_eq!(result, Ok(()));
+        assert_eq!(server.as_ref().map(MetricsServer::address), Some(wildcard));
+        assert!(answers(local).await);
+        // A port someone else holds: an error, and the old server serves on, untouched.
+        let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken = held.local_addr().expect("address");
+        let mut open = TcpStream::connect(local).await.expect("connect");
+        let (server, result) = reconfigure(server, Some(taken), &requests, FAST).await;
+        let err = result.expect_err("taken");
+        assert!(err.contains(&taken.to_string()), "{err}");
+        assert_eq!(server.as_ref().map(MetricsServer::address), Some(wildcard));
+        open.write_all(&get("/metrics")).await.expect("write");
+        assert!(read_all(&mut open).await.starts_with("HTTP/1.1 200 "));
+        // On to off.
+        let (server, result) = reconfigure(server, None, &requests, FAST).await;
+        assert_eq!(result, Ok(()));
+        assert!(server.is_none());
+        assert!(TcpStream::connect(local).await.is_err(), "still listening");
+    }
+
+    #[tokio::test]
+    async fn reconfigure_restarts_the_old_server_when_the_new_address_fails() {
+        let (requests, _) = fake_loop(status());
+        let server = start(requests.clone(), FAST);
+        let old = server.address();
+        // Someone else holds the same port on another address: every address on that port
+        // clashes with both, so the old server lets go, the new bind still fails, and the
+        // old one is started again where it was.
+        let _held = std::net::TcpListener::bind(("127.0.0.2", old.port())).expect("bind");
+        let clash = SocketAddr::from(([0, 0, 0, 0], old.port()));
+        let (server, result) = reconfigure(Some(server), Some(clash), &requests, FAST).await;
+        let err = result.expect_err("the port is held");
+        assert!(err.contains(&clash.to_string()), "{err}");
+        assert_eq!(server.as_ref().map(MetricsServer::address), Some(old));
+        assert!(
+            exchange(old, &get("/metrics"))
+                .await
+                .starts_with("HTTP/1.1 200 ")
+        );
+        if let Some(server) = server {
+            server.stop().await;
+        }
     }
 
     #[test]
