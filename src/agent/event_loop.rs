@@ -147,11 +147,17 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     // first one's addresses, and a bad socket path must not surface after the election.
     let _locks = lock::acquire(config_path, socket_path)?;
     let listener = control::bind(socket_path, config.global.control_group.as_deref())?;
-    let metrics_listener = config
-        .global
-        .metrics_listen
-        .map(metrics_server::bind)
-        .transpose()?;
+    // Served from here on (a scrape waits for the loop to turn), so that nothing can fail
+    // once the agent has joined its elections.
+    let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
+    let metrics = match config.global.metrics_listen {
+        Some(address) => Some(MetricsServer::start(
+            metrics_server::bind(address)?,
+            status_tx.clone(),
+            metrics_server::Limits::DEFAULT,
+        )?),
+        None => None,
+    };
     let identity = Arc::new(runner::identity(config.global.script_user.as_deref())?);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let checks = Checks::new(
@@ -167,7 +173,6 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let frames =
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
-    let (status_tx, mut status_rx) = mpsc::channel::<StatusRequest>(16);
     let hub = EventHub::new();
     let mut agent = Agent::new(
         &config,
@@ -180,14 +185,6 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let mut signals = Signals::new()?;
 
     agent.start().await;
-    let metrics = match metrics_listener {
-        Some(listener) => Some(MetricsServer::start(
-            listener,
-            status_tx.clone(),
-            metrics_server::Limits::DEFAULT,
-        )?),
-        None => None,
-    };
     control::serve(listener, status_tx, hub.clone());
     // Every instance has joined its election (or waits in FAULT for its interface).
     agent.tell_systemd("READY=1");
