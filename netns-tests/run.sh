@@ -19,11 +19,11 @@ if [[ ! -x $VIPD ]]; then
 	exit 2
 fi
 missing=()
-for tool in ip tcpdump tshark nft keepalived jq timeout; do
+for tool in ip tcpdump tshark nft keepalived jq timeout promtool curl; do
 	command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]} > 0)); then
-	echo "run.sh: missing tools: ${missing[*]} (apt-get install iproute2 tcpdump tshark nftables keepalived jq)" >&2
+	echo "run.sh: missing tools: ${missing[*]} (apt-get install iproute2 tcpdump tshark nftables keepalived jq prometheus curl)" >&2
 	exit 2
 fi
 

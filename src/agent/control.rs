@@ -352,8 +352,10 @@ async fn answer(mut stream: UnixStream, request: &str, requests: Requests) -> io
     stream.shutdown().await
 }
 
-/// Hand a request to the event loop and wait for its answer.
-async fn ask<T>(to: &mpsc::Sender<oneshot::Sender<T>>) -> io::Result<T> {
+/// Hand a request to the event loop and wait for its answer: the one way `vipd status`,
+/// `vipd reload` and the metrics reach the agent's state. An error once the loop has
+/// stopped answering (the agent is shutting down).
+pub async fn ask<T>(to: &mpsc::Sender<oneshot::Sender<T>>) -> io::Result<T> {
     let gone = |_| io::Error::other("agent is shutting down");
     let (tx, rx) = oneshot::channel();
     to.send(tx).await.map_err(gone)?;

@@ -17,6 +17,7 @@ use crate::agent::checks::{Checks, Done};
 use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Requests, Status};
 use crate::agent::events::EventHub;
 use crate::agent::lock;
+use crate::agent::metrics_server::{self, MetricsServer};
 use crate::agent::netlink::{Added, Change, IfState, Netlink};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
 use crate::agent::notify::{Finished, Notifier, StateChange};
@@ -192,6 +193,17 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     // first one's addresses, and a bad socket path must not surface after the election.
     let locks = lock::acquire(config_path, &socket_path)?;
     let listener = control::bind(&socket_path, config.global.control_group.as_deref())?;
+    // Served from here on (a scrape waits for the loop to turn), so that nothing can fail
+    // once the agent has joined its elections.
+    let (status_tx, mut status_rx) = mpsc::channel(16);
+    let metrics = match config.global.metrics_listen {
+        Some(address) => Some(MetricsServer::start(
+            metrics_server::bind(address)?,
+            status_tx.clone(),
+            metrics_server::Limits::DEFAULT,
+        )?),
+        None => None,
+    };
     let identity = Arc::new(runner::identity(config.global.script_user.as_deref())?);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let checks = Checks::new(
@@ -207,7 +219,6 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let frames =
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
     let (inbound_tx, mut inbound) = mpsc::channel(4096);
-    let (status_tx, mut status_rx) = mpsc::channel(16);
     let (reload_tx, mut reload_rx) = mpsc::channel(4);
     let hub = EventHub::new();
     let control = reload::Control::new(
@@ -217,6 +228,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
             reload: reload_tx,
         },
         hub.clone(),
+        metrics,
     );
     let mut agent = Agent::new(
         config,
@@ -239,6 +251,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     tracing::info!(
         instances = agent.node.instance_count(),
         control_socket = %socket_path.display(),
+        metrics = %agent.control.metrics_url(),
         "vipd running"
     );
 
@@ -275,6 +288,8 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         }
     }
     agent.tell_systemd("STOPPING=1");
+    // The loop answers no more snapshots: scrapes from here on would only wait.
+    agent.control.stop_metrics().await;
     agent.shutdown().await;
     // The STOP notifications (and any still queued) run before the agent exits, bounded so a
     // hanging command cannot hold up a stop that systemd will time out.

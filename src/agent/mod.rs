@@ -6,6 +6,8 @@ pub mod event_loop;
 pub mod events;
 pub mod lock;
 pub mod logging;
+pub mod metrics;
+pub mod metrics_server;
 pub mod netlink;
 pub mod network;
 pub mod notify;

@@ -1,5 +1,6 @@
 //! The `[global]` table.
 
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,9 @@ pub(super) const A_SCRIPT_USER: &str = "a user name: 1 to 32 characters from A-Z
                                         not starting with '-' (it must exist when the agent \
                                         starts); default: the agent's own user, with no \
                                         capabilities";
+pub(super) const A_METRICS_LISTEN: &str = "an IP address and a port, \"127.0.0.1:9650\" or \
+                                           \"[::1]:9650\" (\"0.0.0.0:9650\" or \"[::]:9650\" \
+                                           for every address); default: no metrics";
 pub(super) const A_GROUP: &str = "a group name: 1 to 32 characters from A-Z a-z 0-9 _ . -, not starting \
                        with '-'; default: none (root only)";
 
@@ -30,6 +34,7 @@ pub(super) struct RawGlobal {
     control_group: Option<Spanned<String>>,
     script_user: Option<Spanned<String>>,
     notify_timeout: Option<Spanned<String>>,
+    metrics_listen: Option<Spanned<String>>,
 }
 
 /// The `[global]` table, if any (`broken`: it was not a table, already reported).
@@ -68,13 +73,66 @@ pub(super) fn validate_global(
         Some(text) => duration(text, "global.notify_timeout", &NOTIFY_TIMEOUT, sink),
         None => Some(DEFAULT_NOTIFY_TIMEOUT),
     };
+    let metrics_listen = g.metrics_listen.as_ref().and_then(|text| {
+        sink.verify(text, "global.metrics_listen", A_METRICS_LISTEN, |t| {
+            listen_address(t)
+        })
+    });
     (sink.error_count() == before).then_some(Global {
         router_id: router_id?,
         control_socket: control_socket?,
         control_group,
         script_user,
         notify_timeout: notify_timeout?,
+        metrics_listen,
     })
+}
+
+/// `metrics_listen`: an IP address and a port, with a problem that says what to write for the
+/// usual slips (no port, a host name, IPv6 without brackets, port 0).
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    let problem = match text.parse::<SocketAddr>() {
+        Ok(address) if address.port() == 0 => {
+            "has port 0, which would listen on a random port that Prometheus cannot know".to_owned()
+        }
+        Ok(address) => return Ok(address),
+        Err(_) => match text.parse::<IpAddr>() {
+            Ok(IpAddr::V4(a)) => format!("has no port; write `{a}:9650`"),
+            Ok(IpAddr::V6(a)) => {
+                // `::1:9650` is an address too, but likelier `::1` with a port.
+                let example = match text.rsplit_once(':') {
+                    Some((address, port))
+                        if address.parse::<std::net::Ipv6Addr>().is_ok()
+                            && port.parse::<u16>().is_ok_and(|p| p > 0) =>
+                    {
+                        format!("[{address}]:{port}")
+                    }
+                    _ => format!("[{a}]:9650"),
+                };
+                format!(
+                    "has no port (an IPv6 address goes in brackets before its port, as in \
+                     `{example}`)"
+                )
+            }
+            Err(_) if text.contains('%') => {
+                "has a zone index (`%`), which is not supported: listen on a global or \
+                 unique-local address, or on `[::]:9650`"
+                    .to_owned()
+            }
+            Err(_) if text.starts_with(':') => {
+                "has no address; write `0.0.0.0` (every IPv4 address) or `[::]` (every \
+                 address) before the port"
+                    .to_owned()
+            }
+            Err(_) => match text.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                    format!("`{host}` is not an IP address (host names are not resolved)")
+                }
+                _ => "is not an IP address and port".to_owned(),
+            },
+        },
+    };
+    Err(format!("`{text}` {problem}"))
 }
 
 /// `router_id`, or the host name by default (`broken`: it had a wrong type, already reported;

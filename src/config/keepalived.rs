@@ -11,6 +11,8 @@ const NO_MAIL: &str = "vipd sends no mail itself: a `notify` command of the inst
 const NO_FIFO: &str = "vipd has no notify FIFO: give each instance or sync group a `notify` \
                        command, e.g. notify = [\"/usr/local/bin/vip-changed\"], which gets \
                        keepalived's arguments INSTANCE|GROUP NAME STATE PRIORITY";
+const NO_SNMP: &str = "vipd has no SNMP agent: it serves Prometheus metrics instead, with \
+                       `metrics_listen = \"127.0.0.1:9650\"` in [global]";
 const NO_SOURCE: &str = "vipd has no such setting: the source is the interface's primary \
                          address, or its IPv6 link-local address";
 
@@ -54,6 +56,13 @@ pub(super) const KEEPALIVED_NAMES: &[(Scope, &str, &str)] = &[
     (Scope::Global, "notify_fifo_script", NO_FIFO),
     (Scope::Global, "vrrp_notify_fifo", NO_FIFO),
     (Scope::Global, "vrrp_notify_fifo_script", NO_FIFO),
+    (Scope::Global, "enable_snmp_vrrp", NO_SNMP),
+    (Scope::Global, "enable_snmp_keepalived", NO_SNMP),
+    (Scope::Global, "enable_snmp_rfc", NO_SNMP),
+    (Scope::Global, "enable_snmp_rfcv2", NO_SNMP),
+    (Scope::Global, "enable_snmp_rfcv3", NO_SNMP),
+    (Scope::Global, "enable_traps", NO_SNMP),
+    (Scope::Global, "snmp_socket", NO_SNMP),
     (
         Scope::Global,
         "enable_script_security",

@@ -38,7 +38,7 @@ mod tests;
 mod track;
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -122,6 +122,8 @@ pub struct Global {
     /// group. Default [`DEFAULT_NOTIFY_TIMEOUT`]; a multiple of [`CHECK_STEP`], at least one
     /// step and at most [`MAX_NOTIFY_TIMEOUT`].
     pub notify_timeout: Duration,
+    /// Where Prometheus scrapes `GET /metrics`; `None` (the default): no metrics server.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// One `[[instance]]`: one virtual router (VRID) for one address family on one interface.
@@ -375,6 +377,9 @@ impl Config {
             if n > 0 {
                 line.push_str(&format!("; {}: {list}", count(n, one, many)));
             }
+        }
+        if let Some(address) = self.global.metrics_listen {
+            line.push_str(&format!("; metrics at http://{address}/metrics"));
         }
         line
     }

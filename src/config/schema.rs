@@ -14,7 +14,9 @@ use toml::de::{DeTable, DeValue};
 use super::NOTIFY_KEYS;
 use super::checks::{A_ARG, A_DURATION, A_INTERFACE};
 use super::errors::{Sink, key_in};
-use super::global::{A_GLOBAL, A_GROUP, A_ROUTER_ID, A_SCRIPT_USER, A_SOCKET, RawGlobal};
+use super::global::{
+    A_GLOBAL, A_GROUP, A_METRICS_LISTEN, A_ROUTER_ID, A_SCRIPT_USER, A_SOCKET, RawGlobal,
+};
 use super::instance::{
     A_AUTH_PASS, A_CHECKSUM, A_INSTANCES, A_NAME, A_PEER, A_PEERS, A_PREEMPT, A_PREEMPT_DELAY,
     A_PRIORITY, A_VERSION, A_VIP, A_VIPS, A_VRID, RawInstance,
@@ -37,6 +39,7 @@ pub(super) fn allowed_for(key: &str, element: bool) -> Option<&'static str> {
         ("global.control_group", _) => A_GROUP,
         ("global.script_user", _) => A_SCRIPT_USER,
         ("global.notify_timeout", _) => A_NOTIFY_TIMEOUT,
+        ("global.metrics_listen", _) => A_METRICS_LISTEN,
         ("instance", false) => A_INSTANCES,
         ("instance", true) => "an [[instance]] table",
         ("instance.name", _) => A_NAME,

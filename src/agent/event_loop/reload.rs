@@ -5,6 +5,7 @@
 //! checks, notify commands, the control socket.
 
 use std::fs::File;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,29 +17,79 @@ use crate::agent::checks::Checks;
 use crate::agent::control::{self, ReloadOutcome, Requests};
 use crate::agent::events::EventHub;
 use crate::agent::lock::{self, Locks};
+use crate::agent::metrics_server::{self, MetricsServer};
 use crate::agent::notify::Notifier;
 use crate::agent::runner;
 use crate::config::{self, Config, Global};
 use crate::protocol::node::{self, Event, Input, InstanceChange, InstanceReload, ReloadSummary};
 
-/// The control socket as served now, and the locks that make this agent the only one.
+/// The control socket and the metrics server as served now, and the locks that make this
+/// agent the only one.
 pub(super) struct Control {
     locks: Locks,
     requests: Requests,
     hub: EventHub,
     path: PathBuf,
     task: Option<JoinHandle<()>>,
+    metrics: Option<MetricsServer>,
 }
 
 impl Control {
-    pub(super) fn new(locks: Locks, requests: Requests, hub: EventHub) -> Control {
+    pub(super) fn new(
+        locks: Locks,
+        requests: Requests,
+        hub: EventHub,
+        metrics: Option<MetricsServer>,
+    ) -> Control {
         Control {
             locks,
             requests,
             hub,
             path: PathBuf::new(),
             task: None,
+            metrics,
         }
+    }
+
+    /// `http://127.0.0.1:9650/metrics`, or `off`.
+    pub(super) fn metrics_url(&self) -> String {
+        self.metrics.as_ref().map_or("off".to_owned(), |m| {
+            format!("http://{}{}", m.address(), metrics_server::PATH)
+        })
+    }
+
+    pub(super) async fn stop_metrics(&mut self) {
+        if let Some(metrics) = self.metrics.take() {
+            metrics.stop().await;
+        }
+    }
+
+    /// Serve metrics at `wanted` (`None`: not at all); the old server goes once the new one
+    /// listens. Checked by [`Control::metrics_available`] first.
+    async fn move_metrics(&mut self, wanted: Option<SocketAddr>) -> Result<(), String> {
+        let current = self.metrics.take();
+        let (server, result) = metrics_server::reconfigure(
+            current,
+            wanted,
+            &self.requests.status,
+            metrics_server::Limits::DEFAULT,
+        )
+        .await;
+        self.metrics = server;
+        result
+    }
+
+    /// Whether `wanted` can be served: bound for a moment, unless it is where the server is
+    /// now or only our own server holds its port (the move then stops it first).
+    fn metrics_available(&self, wanted: Option<SocketAddr>) -> Result<(), String> {
+        let Some(address) = wanted else {
+            return Ok(());
+        };
+        let current = self.metrics.as_ref().map(MetricsServer::address);
+        if current == Some(address) || current.is_some_and(|c| c.port() == address.port()) {
+            return Ok(());
+        }
+        metrics_server::bind(address).map(drop)
     }
 
     pub(super) fn hub(&self) -> &EventHub {
@@ -119,6 +170,7 @@ impl Agent {
         let new_socket = prepared.socket.take();
         let global = prepared.config.global.clone();
         let group_changed = global.control_group != self.config.global.control_group;
+        let metrics_changed = global.metrics_listen != self.config.global.metrics_listen;
         self.pending = Some(Pending::Waiting(Box::new(prepared)));
         // New interfaces are read (and their sockets opened) before the node needs them,
         // so a new instance joins its election at once rather than after a FAULT.
@@ -153,6 +205,10 @@ impl Agent {
             }
             None => {}
         }
+        if metrics_changed && let Err(e) = self.control.move_metrics(global.metrics_listen).await {
+            tracing::error!(error = %e, "metrics: the new global.metrics_listen is not served");
+            outcome.errors.push(e);
+        }
         if let Some(Pending::Applied(instances)) = self.pending.take() {
             outcome.instances = instances;
         }
@@ -180,6 +236,11 @@ impl Agent {
             }
             None => (None, None),
         };
+        if config.global.metrics_listen != self.config.global.metrics_listen
+            && let Err(e) = self.control.metrics_available(config.global.metrics_listen)
+        {
+            errors.push(e);
+        }
         let path = &config.global.control_socket;
         let socket = if *path != self.config.global.control_socket {
             lock::lock_socket(path)
@@ -266,6 +327,12 @@ fn global_changes(old: &Global, new: &Global) -> Vec<String> {
         opt(&new.control_group),
     );
     note("script_user", opt(&old.script_user), opt(&new.script_user));
+    let addr = |a: &Option<SocketAddr>| a.map_or("(none)".to_owned(), |a| a.to_string());
+    note(
+        "metrics_listen",
+        addr(&old.metrics_listen),
+        addr(&new.metrics_listen),
+    );
     note(
         "notify_timeout",
         format!("{:?}", old.notify_timeout),

@@ -99,7 +99,8 @@ fn known_keys_come_from_the_raw_structs() {
             "control_socket",
             "control_group",
             "script_user",
-            "notify_timeout"
+            "notify_timeout",
+            "metrics_listen"
         ]
     );
     let instance = Scope::Instance.known_keys();
