@@ -65,6 +65,7 @@ overhead() {
 	wait_until 10 "$agent a to hold VRID 1" holds a
 	start_agent "$agent" b
 	sleep 2
+	: >"$LAB_DIR/overhead"
 	for r in $(seq "$ROUNDS"); do
 		wait_until 10 "$agent a to hold VRID 1 alone" eval 'holds a && ! holds b'
 		sleep 0.5
@@ -75,9 +76,11 @@ overhead() {
 		capture_stop
 		last=$(cap_fields "vrrp && ip.src == 10.99.0.1 && vrrp.prio > 0" frame.time_epoch | tail -n 1)
 		first=$(cap_fields "vrrp && ip.src == 10.99.0.2" frame.time_epoch | head -n 1)
-		awk -v l="$last" -v f="$first" -v m="$(mdi_ms 100 "$int")" 'BEGIN {printf "%.3f\n", (f - l) * 1000 - m}'
+		awk -v l="$last" -v f="$first" -v m="$(mdi_ms 100 "$int")" 'BEGIN {printf "%.3f\n", (f - l) * 1000 - m}' >>"$LAB_DIR/overhead"
 		nft_flush a
-	done | stats
+	done
+	# Not a pipeline: capture_stop may signal only children of this shell.
+	stats <"$LAB_DIR/overhead"
 	stop_all a b
 }
 
