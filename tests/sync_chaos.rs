@@ -213,6 +213,8 @@ fn node_spec(cfg: &RouterCfg, lans: &[LanCfg; 2]) -> Spec {
                 .enumerate()
                 .filter_map(|(t, tc)| tc.weight[k].map(|weight| TrackUse { track: t, weight }))
                 .collect(),
+            garp_refresh: None,
+            vmac: None,
         })
         .collect();
     let tracks = cfg
@@ -660,7 +662,11 @@ impl Sim {
                 Output::Announce { .. }
                 | Output::Notify { .. }
                 | Output::Event(_)
-                | Output::Reloaded { .. } => {}
+                | Output::Reloaded { .. }
+                // No virtual MAC in these simulations.
+                | Output::CreateVmac { .. }
+                | Output::DeleteVmac { .. }
+                | Output::SetVmacUp { .. } => {}
             }
         }
     }

@@ -17,14 +17,14 @@ use crate::agent::checks::{Checks, Done};
 use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Requests, Status};
 use crate::agent::events::EventHub;
 use crate::agent::lock;
-use crate::agent::netlink::{Added, Change, IfState, Netlink};
+use crate::agent::netlink::{Added, Change, IfState, Netlink, Owner};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
 use crate::agent::notify::{Finished, Notifier, StateChange};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
 use crate::agent::runner;
 use crate::agent::sd_notify;
 use crate::agent::signals::{Signal, Signals};
-use crate::config::{Config, InstanceConfig};
+use crate::config::{Config, InstanceConfig, virtual_mac_address};
 use crate::protocol::announce;
 use crate::protocol::fsm::State;
 use crate::protocol::node::Slots;
@@ -33,8 +33,6 @@ use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::units::Family;
 
-/// Gratuitous ARPs or unsolicited NAs sent per address and announcement.
-const ANNOUNCE_BURST: usize = 5;
 /// Netlink can lose events (overruns, messages it cannot parse): re-read every interface
 /// this often so a missed carrier change cannot leave an instance in the wrong state.
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
@@ -173,6 +171,11 @@ pub struct Agent {
     notifier: Notifier,
     inbound_tx: mpsc::Sender<Inbound>,
     tx_buf: Vec<u8>,
+    /// Adverts from a virtual MAC, as whole Ethernet frames.
+    frame_buf: Vec<u8>,
+    /// Sysctls changed for virtual MACs (the parents' ARP behaviour), with the values to
+    /// put back at exit.
+    sysctls: Vec<(String, String)>,
     /// The event stream (`vipd events`).
     hub: EventHub,
     /// systemd's notification socket, when started with `Type=notify`.
@@ -227,6 +230,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     );
     let mut signals = Signals::new()?;
 
+    agent.check_vmac_names(&agent.config).await?;
     agent.start().await;
     agent.control.serve(listener, &socket_path);
     // Every instance has joined its election (or waits in FAULT for its interface).
@@ -361,6 +365,8 @@ impl Agent {
             notifier,
             inbound_tx,
             tx_buf: Vec::with_capacity(1500),
+            frame_buf: Vec::with_capacity(1514),
+            sysctls: Vec::new(),
             hub: control.hub().clone(),
             systemd: sd_notify::Notifier::from_env(),
             control,
@@ -545,6 +551,89 @@ impl Agent {
         }
     }
 
+    /// Every macvlan name the configuration asks for must be free or one vipd made: an
+    /// interface of someone else's is never deleted, so the instance could not run.
+    async fn check_vmac_names(&self, config: &Config) -> Result<(), String> {
+        let mut errors = Vec::new();
+        for inst in &config.instances {
+            let Some(name) = &inst.virtual_mac else {
+                continue;
+            };
+            match self.netlink.owner(name).await {
+                Ok(Owner::Nobody | Owner::Vipd) => {}
+                Ok(Owner::Other) => errors.push(format!(
+                    "instance {}: interface {name:?} exists and is not a macvlan vipd made \
+                     (its alias does not start with {:?}): remove it, or set \
+                     vmac_interface to another name",
+                    inst.name,
+                    crate::agent::netlink::VMAC_ALIAS
+                )),
+                Err(e) => errors.push(format!("instance {}: {e}", inst.name)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n"))
+        }
+    }
+
+    /// Create instance `i`'s macvlan and set what Linux needs so that only it answers for
+    /// the virtual addresses, with the virtual MAC; its state as created, `None` on failure.
+    async fn create_vmac(
+        &mut self,
+        i: InstanceId,
+        name: &str,
+        parent: u32,
+        mac: [u8; 6],
+    ) -> Option<IfState> {
+        let (instance, interface, family) = match self.instance(i) {
+            Some(inst) => (
+                inst.cfg.name.clone(),
+                inst.cfg.interface.clone(),
+                inst.cfg.family,
+            ),
+            None => return None,
+        };
+        if let Err(e) = self.netlink.create_vmac(name, parent, mac, &instance).await {
+            tracing::error!(%instance, interface = %name, error = %e, "cannot create the virtual MAC interface");
+            return None;
+        }
+        for (path, value) in network::vmac_sysctls(name, family) {
+            if let Err(e) = network::write_sysctl(&path, value) {
+                tracing::warn!(%instance, %path, error = %e, "cannot set a sysctl of the virtual MAC interface");
+            }
+        }
+        if family == Family::V4 {
+            for (path, value) in network::parent_sysctls(&interface) {
+                match network::swap_sysctl(&path, value) {
+                    Ok(Some(old)) if !self.sysctls.iter().any(|(p, _)| *p == path) => {
+                        tracing::info!(%path, from = %old, to = value, "set for the virtual MAC (restored at exit)");
+                        self.sysctls.push((path, old));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(%instance, %path, error = %e, "cannot set a sysctl of the virtual MAC's parent")
+                    }
+                }
+            }
+            if network::strict_rp_filter() {
+                tracing::warn!(%instance,
+                    "net.ipv4.conf.all.rp_filter is 1 (strict): traffic to the virtual addresses \
+                     arrives on the macvlan but routes back through its parent, and is dropped; \
+                     set it to 2 (loose) or 0");
+            }
+        }
+        tracing::info!(%instance, interface = %name, parent = %interface, "virtual MAC interface created");
+        match self.netlink.interface(name).await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(%instance, interface = %name, error = %e, "cannot read the virtual MAC interface");
+                None
+            }
+        }
+    }
+
     fn next_deadline(&self) -> Instant {
         match self.node.poll_timeout() {
             Some(d) => self.epoch + d,
@@ -636,6 +725,11 @@ impl Agent {
         let now = self.now();
         self.node.handle(now, Input::Shutdown);
         self.drain().await;
+        for (path, value) in std::mem::take(&mut self.sysctls).into_iter().rev() {
+            if let Err(e) = network::write_sysctl(&path, &value) {
+                tracing::debug!(%path, error = %e, "cannot restore a sysctl");
+            }
+        }
         for link in self.links.iter().filter(|l| l.promoted_secondaries) {
             if let Err(e) = network::restore_promote_secondaries(&link.interface) {
                 tracing::debug!(interface = %link.interface, error = %e, "cannot restore promote_secondaries");
@@ -696,7 +790,42 @@ impl Agent {
                     instance,
                     ifindex,
                     mac,
-                } => self.announce(instance, ifindex, mac),
+                    count,
+                } => self.announce(instance, ifindex, mac, count),
+                Output::CreateVmac {
+                    instance,
+                    name,
+                    parent,
+                    mac,
+                } => {
+                    let state = self.create_vmac(instance, &name, parent, mac).await;
+                    self.interfaces.insert(name.clone(), state.clone());
+                    let now = self.now();
+                    self.node.handle(
+                        now,
+                        Input::Link {
+                            interface: name,
+                            state,
+                        },
+                    );
+                }
+                Output::DeleteVmac { instance, name } => {
+                    if let Err(e) = self.netlink.delete_vmac(&name).await {
+                        tracing::error!(instance = %self.name(instance), interface = %name, error = %e, "cannot delete the virtual MAC interface");
+                    }
+                    if let Some(known) = self.interfaces.get_mut(&name) {
+                        *known = None;
+                    }
+                }
+                Output::SetVmacUp {
+                    instance,
+                    ifindex,
+                    up,
+                } => {
+                    if let Err(e) = self.netlink.set_up(ifindex, up).await {
+                        tracing::error!(instance = %self.name(instance), error = %e, "cannot set the virtual MAC interface up or down");
+                    }
+                }
                 Output::Check { track } => self.checks.start(track),
                 Output::Notify {
                     target,
@@ -751,11 +880,25 @@ impl Agent {
             &inst.cfg.unicast_peers
         };
         let now = self.epoch.elapsed();
+        // With a virtual MAC, multicast adverts leave the parent as whole frames from that
+        // MAC (RFC 9568 7.3): switches learn it at the master, and no local address is
+        // needed on the macvlan. Unicast ones need the neighbour table: the socket sends them.
+        let vmac = (inst.cfg.virtual_mac.is_some())
+            .then(|| virtual_mac_address(inst.cfg.vrid, inst.cfg.family))
+            .zip(link.index);
         // The same peer list is often deployed on every host: never send to ourselves.
         for &dst in peers.iter().filter(|&&p| p != src) {
             // The checksum may cover the destination (pseudo-header): encode per peer.
             packet::encode(&out, src, dst, &mut self.tx_buf);
-            match socket.send(&self.tx_buf, src, dst) {
+            let sent = match vmac {
+                Some((mac, ifindex))
+                    if announce::advert_frame(&mut self.frame_buf, mac, src, dst, &self.tx_buf) =>
+                {
+                    self.frames.send(ifindex, &self.frame_buf)
+                }
+                _ => socket.send(&self.tx_buf, src, dst),
+            };
+            match sent {
                 Ok(()) => inst.send.succeeded(now, &inst.cfg.name),
                 Err(e) => inst.send.failed(now, &inst.cfg.name, dst, &e),
             }
@@ -764,7 +907,7 @@ impl Agent {
 
     /// Gratuitous ARP requests (IPv4) or unsolicited neighbour advertisements (IPv6) for
     /// every virtual address, so switches and hosts move to this interface at once.
-    fn announce(&self, i: InstanceId, ifindex: u32, mac: [u8; 6]) {
+    fn announce(&self, i: InstanceId, ifindex: u32, mac: [u8; 6], count: u8) {
         let Some(inst) = self.instance(i) else {
             return;
         };
@@ -776,7 +919,7 @@ impl Agent {
                 IpAddr::V4(v4) => announce::gratuitous_arp(mac, *v4),
                 IpAddr::V6(v6) => announce::unsolicited_na(mac, *v6, *v6, router),
             };
-            for _ in 0..ANNOUNCE_BURST {
+            for _ in 0..count {
                 if let Err(e) = self.frames.send(ifindex, &frame) {
                     tracing::debug!(instance = %inst.cfg.name, address = %vip, error = %e, "announcement not sent");
                 }
@@ -853,6 +996,10 @@ impl Agent {
                     "virtual address is already on the interface and vipd did not add it: \
                      left alone, and never removed, so this host answers for it even as \
                      backup; remove it, or make this host the owner (priority 255)");
+            }
+            Event::VmacVanished { instance, name } => {
+                tracing::warn!(%instance, interface = %name,
+                    "the virtual MAC interface was deleted under vipd; creating it again");
             }
             Event::AddressVanished { instance, address } => {
                 tracing::warn!(%instance, %address, "virtual address disappeared from the interface while master; adding it again");

@@ -507,7 +507,11 @@ impl Lan {
                 | Output::Check { .. }
                 | Output::Notify { .. }
                 | Output::Event(_)
-                | Output::Reloaded { .. } => {}
+                | Output::Reloaded { .. }
+                // No virtual MAC in these simulations.
+                | Output::CreateVmac { .. }
+                | Output::DeleteVmac { .. }
+                | Output::SetVmacUp { .. } => {}
             }
             self.trace.push(self.now, Rec::Output(i, out));
         }
@@ -770,6 +774,8 @@ pub fn node_spec(version: Version, r: &RouterSpec, vip: IpAddr) -> Spec {
                 track: 0,
                 weight: 1,
             }],
+            garp_refresh: None,
+            vmac: None,
         }],
         tracks: vec![TrackSpec {
             name: "priority".into(),
