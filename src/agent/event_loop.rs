@@ -460,6 +460,7 @@ impl Agent {
         for name in names {
             match self.netlink.interface(&name).await {
                 Ok(Some(state)) => self.apply(&name, Some(state)).await,
+                Ok(None) if self.is_vmac_name(&name) => {}
                 Ok(None) => {
                     tracing::warn!(interface = %name, "interface does not exist (yet): instances on it start in fault")
                 }
@@ -551,6 +552,14 @@ impl Agent {
         }
     }
 
+    /// A macvlan of one of the instances: vipd makes it.
+    fn is_vmac_name(&self, name: &str) -> bool {
+        self.config
+            .instances
+            .iter()
+            .any(|i| i.virtual_mac.as_deref() == Some(name))
+    }
+
     /// Every macvlan name the configuration asks for must be free or one vipd made: an
     /// interface of someone else's is never deleted, so the instance could not run.
     async fn check_vmac_names(&self, config: &Config) -> Result<(), String> {
@@ -595,10 +604,13 @@ impl Agent {
             ),
             None => return None,
         };
-        if let Err(e) = self.netlink.create_vmac(name, parent, mac, &instance).await {
-            tracing::error!(%instance, interface = %name, error = %e, "cannot create the virtual MAC interface");
-            return None;
-        }
+        let replaced = match self.netlink.create_vmac(name, parent, mac, &instance).await {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                tracing::error!(%instance, interface = %name, error = %e, "cannot create the virtual MAC interface");
+                return None;
+            }
+        };
         for (path, value) in network::vmac_sysctls(name, family) {
             if let Err(e) = network::write_sysctl(&path, value) {
                 tracing::warn!(%instance, %path, error = %e, "cannot set a sysctl of the virtual MAC interface");
@@ -606,11 +618,15 @@ impl Agent {
         }
         if family == Family::V4 {
             for (path, value) in network::parent_sysctls(&interface) {
+                let known = self.sysctls.iter().any(|(p, _)| *p == path);
                 match network::swap_sysctl(&path, value) {
-                    Ok(Some(old)) if !self.sysctls.iter().any(|(p, _)| *p == path) => {
+                    Ok(Some(old)) if !known => {
                         tracing::info!(%path, from = %old, to = value, "set for the virtual MAC (restored at exit)");
                         self.sysctls.push((path, old));
                     }
+                    // Found as vipd sets it, beside a crashed run's macvlan: that run set it,
+                    // and the value before it is lost; the kernel's default (0) goes back.
+                    Ok(None) if replaced && !known => self.sysctls.push((path, "0".to_owned())),
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(%instance, %path, error = %e, "cannot set a sysctl of the virtual MAC's parent")

@@ -233,16 +233,20 @@ impl Netlink {
     /// Create macvlan `name` (mode bridge) on interface `parent` with hardware address `mac`,
     /// admin down, tagged with [`VMAC_ALIAS`] and `instance`. One of that name vipd made
     /// before is deleted first; any other interface of that name is an error, left alone.
+    /// `true` when one vipd made was replaced.
     pub async fn create_vmac(
         &self,
         name: &str,
         parent: u32,
         mac: [u8; 6],
         instance: &str,
-    ) -> io::Result<()> {
-        match self.owner(name).await? {
-            Owner::Nobody => {}
-            Owner::Vipd => self.delete_vmac(name).await?,
+    ) -> io::Result<bool> {
+        let replaced = match self.owner(name).await? {
+            Owner::Nobody => false,
+            Owner::Vipd => {
+                self.delete_vmac(name).await?;
+                true
+            }
             Owner::Other => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
@@ -252,16 +256,31 @@ impl Netlink {
                     ),
                 ));
             }
-        }
+        };
         let message = LinkMacVlan::new(name, parent, MacVlanMode::Bridge)
             .address(mac.to_vec())
-            .alias(format!("{VMAC_ALIAS} {instance}"))
             .down()
             .build();
         let what = format!("netlink: creating macvlan {name:?} on ifindex {parent}");
         bounded(self.handle.link().add(message).execute())
             .await
-            .map_err(|e| e.into_io(&what))
+            .map_err(|e| e.into_io(&what))?;
+        // The kernel ignores IFLA_IFALIAS when it creates a link: set it on the new one.
+        // Until then (or after a crash in between) the name, the kind and the VRRP MAC
+        // still say it is vipd's.
+        let Some(state) = self.interface(name).await? else {
+            return Err(io::Error::other(format!(
+                "{what}: gone right after creation"
+            )));
+        };
+        let message = LinkUnspec::new_with_index(state.index)
+            .alias(format!("{VMAC_ALIAS} {instance}"))
+            .build();
+        let what = format!("netlink: setting the alias of macvlan {name:?}");
+        bounded(self.handle.link().set(message).execute())
+            .await
+            .map_err(|e| e.into_io(&what))?;
+        Ok(replaced)
     }
 
     /// Delete macvlan `name` if it is one vipd made (its addresses go with it). Absent is
@@ -428,13 +447,18 @@ fn address_message(index: u32, addr: IpAddr, prefix_len: u8) -> AddressMessage {
     }
 }
 
-/// A macvlan whose alias is vipd's.
+/// A macvlan whose alias is vipd's, or that has no alias and a VRRP virtual MAC (one vipd
+/// created and could not label before it was killed).
 fn is_vipd_macvlan(link: &LinkMessage) -> bool {
     let mut macvlan = false;
-    let mut ours = false;
+    let mut alias = None;
+    let mut vrrp_mac = false;
     for attribute in &link.attributes {
         match attribute {
-            LinkAttribute::IfAlias(alias) => ours = alias.starts_with(VMAC_ALIAS),
+            LinkAttribute::IfAlias(a) => alias = Some(a.as_str()),
+            LinkAttribute::Address(a) => {
+                vrrp_mac = matches!(a.as_slice(), [0x00, 0x00, 0x5e, 0x00, 0x01 | 0x02, _]);
+            }
             LinkAttribute::LinkInfo(infos) => {
                 macvlan = infos
                     .iter()
@@ -443,7 +467,11 @@ fn is_vipd_macvlan(link: &LinkMessage) -> bool {
             _ => {}
         }
     }
-    macvlan && ours
+    macvlan
+        && match alias {
+            Some(a) => a.starts_with(VMAC_ALIAS),
+            None => vrrp_mac,
+        }
 }
 
 /// Link attributes of interest; addresses are filled in separately.
