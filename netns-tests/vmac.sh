@@ -28,7 +28,7 @@ ping_start() {
 	ip netns exec "$(ns "$1")" ping -n -D -i 0.01 "$2" >"$LAB_DIR/$3.ping" 2>&1 &
 	PING_PID=$!
 	LAB_PIDS+=($!)
-	wait_until 5 "$1 to get an answer from $2" grep -q 'bytes from' "$LAB_DIR/$3.ping"
+	wait_until 5 "$1 to get an answer from $2" grep -qs 'bytes from' "$LAB_DIR/$3.ping"
 }
 ping_stop() { lab_kill INT "$PING_PID"; wait_until 5 "ping to exit" not alive "$PING_PID"; wait "$PING_PID" 2>/dev/null || true; }
 # ping_max_gap_ms NAME SINCE_MS: the longest time without a reply from SINCE_MS to the last reply.
@@ -70,7 +70,8 @@ vmac_pair() {
 }
 
 # outage_round NAME: cut a's link while c pings the VIP; b takes over. Leaves CUT_MS (the
-# cut, epoch ms) and OUTAGE_MS (the longest time c went without a reply).
+# cut, epoch ms) and OUTAGE_MS (the longest time c went without a reply). c must answer again
+# within OUTAGE_WAIT seconds (default 5).
 outage_round() {
 	local name=$1
 	ping_start c "$VIP4" "$name"
@@ -78,7 +79,7 @@ outage_round() {
 	CUT_MS=$(now_ms)
 	cut_link a
 	wait_until 5 "b to become master" is_state b web master
-	wait_until 5 "c to get answers again" ping_answers_since "$name" "$CUT_MS"
+	wait_until "${OUTAGE_WAIT:-5}" "c to get answers again" ping_answers_since "$name" "$CUT_MS"
 	sleep 0.3
 	ping_stop
 	OUTAGE_MS=$(ping_max_gap_ms "$name" "$CUT_MS")
