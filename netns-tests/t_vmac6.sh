@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=vmac.sh
 source "$(dirname "$0")/vmac.sh"
-lab_init v6m
+lab_init vx
 
 VMAC6=00:00:5e:00:02:34
 VMAC6_IF=vipd6.52

@@ -406,8 +406,8 @@ impl Config {
     }
 }
 
-/// `web (eth0 vrid 51 v3 ipv4, 1 address)`, with `, 2 tracked` when it tracks anything and
-/// `, 1 notify command` when it has any.
+/// `web (eth0 vrid 51 v3 ipv4, 1 address)`, with `, 2 tracked` when it tracks anything,
+/// `, 1 notify command` when it has any and `, virtual MAC on vipd4.51` with a virtual MAC.
 fn instance_summary(i: &InstanceConfig) -> String {
     let tracked = match i.track.len() {
         0 => String::new(),
@@ -417,8 +417,12 @@ fn instance_summary(i: &InstanceConfig) -> String {
         Some(n) => format!(", {n}"),
         None => String::new(),
     };
+    let vmac = match &i.virtual_mac {
+        Some(name) => format!(", virtual MAC on {name}"),
+        None => String::new(),
+    };
     format!(
-        "{} ({} vrid {} v{} {}, {}{tracked}{notify})",
+        "{} ({} vrid {} v{} {}, {}{tracked}{notify}{vmac})",
         i.name,
         i.interface,
         i.vrid,
