@@ -215,6 +215,7 @@ fn node_spec(cfg: &RouterCfg, lans: &[LanCfg; 2]) -> Spec {
                 .collect(),
             garp_refresh: None,
             vmac: None,
+            accept_mode: true,
         })
         .collect();
     let tracks = cfg
@@ -663,10 +664,11 @@ impl Sim {
                 | Output::Notify { .. }
                 | Output::Event(_)
                 | Output::Reloaded { .. }
-                // No virtual MAC in these simulations.
+                // No virtual MAC or accept_mode filter in these simulations.
                 | Output::CreateVmac { .. }
                 | Output::DeleteVmac { .. }
-                | Output::SetVmacUp { .. } => {}
+                | Output::SetVmacUp { .. }
+                | Output::AcceptFilter { .. } => {}
             }
         }
     }

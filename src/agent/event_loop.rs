@@ -19,6 +19,7 @@ use crate::agent::events::EventHub;
 use crate::agent::lock;
 use crate::agent::netlink::{Added, Change, IfState, Netlink, Owner};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
+use crate::agent::nft;
 use crate::agent::notify::{Finished, Notifier, StateChange};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
 use crate::agent::runner;
@@ -176,6 +177,10 @@ pub struct Agent {
     /// Sysctls changed for virtual MACs (the parents' ARP behaviour), with the values to
     /// put back at exit.
     sysctls: Vec<(String, String)>,
+    /// Accept_Mode off: what each master that does not own its addresses drops.
+    accept_filters: HashMap<InstanceId, Vec<IpAddr>>,
+    /// The agent wrote its nftables table at least once (so it removes it at exit).
+    accept_table: bool,
     /// The event stream (`vipd events`).
     hub: EventHub,
     /// systemd's notification socket, when started with `Type=notify`.
@@ -367,6 +372,8 @@ impl Agent {
             tx_buf: Vec::with_capacity(1500),
             frame_buf: Vec::with_capacity(1514),
             sysctls: Vec::new(),
+            accept_filters: HashMap::new(),
+            accept_table: false,
             hub: control.hub().clone(),
             systemd: sd_notify::Notifier::from_env(),
             control,
@@ -467,6 +474,7 @@ impl Agent {
                 Err(e) => tracing::warn!(interface = %name, error = %e, "cannot read interface"),
             }
         }
+        self.remove_leftover_accept_table();
         let now = self.now();
         self.node.handle(now, Input::Start);
         self.drain().await;
@@ -549,6 +557,34 @@ impl Agent {
             if link.interface == name {
                 link.close();
             }
+        }
+    }
+
+    /// Put vipd's nftables table in line with `accept_filters` (see `agent::nft`).
+    fn write_accept_table(&mut self) {
+        let mut drop: Vec<IpAddr> = self.accept_filters.values().flatten().copied().collect();
+        drop.sort();
+        drop.dedup();
+        match nft::apply(&drop) {
+            Ok(()) => {
+                self.accept_table = !drop.is_empty();
+                tracing::debug!(addresses = drop.len(), "accept_mode rules written");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the accept_mode rules: traffic to the virtual addresses is not filtered")
+            }
+        }
+    }
+
+    /// A crashed run's table goes before anything else: it would drop traffic to addresses
+    /// this run may hold as owner or with accept_mode on.
+    fn remove_leftover_accept_table(&self) {
+        let needed = self.config.instances.iter().any(|i| !i.accept_mode);
+        match nft::apply(&[]) {
+            Ok(()) => {}
+            // Without nf_tables there is nothing left over, and nothing needs it.
+            Err(e) if !needed => tracing::debug!(error = %e, "no nftables table to remove"),
+            Err(e) => tracing::warn!(error = %e, "cannot remove vipd's nftables table at start"),
         }
     }
 
@@ -741,6 +777,10 @@ impl Agent {
         let now = self.now();
         self.node.handle(now, Input::Shutdown);
         self.drain().await;
+        if self.accept_table {
+            self.accept_filters.clear();
+            self.write_accept_table();
+        }
         for (path, value) in std::mem::take(&mut self.sysctls).into_iter().rev() {
             if let Err(e) = network::write_sysctl(&path, &value) {
                 tracing::debug!(%path, error = %e, "cannot restore a sysctl");
@@ -824,6 +864,14 @@ impl Agent {
                             state,
                         },
                     );
+                }
+                Output::AcceptFilter { instance, drop } => {
+                    if drop.is_empty() {
+                        self.accept_filters.remove(&instance);
+                    } else {
+                        self.accept_filters.insert(instance, drop);
+                    }
+                    self.write_accept_table();
                 }
                 Output::DeleteVmac { instance, name } => {
                     if let Err(e) = self.netlink.delete_vmac(&name).await {

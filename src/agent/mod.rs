@@ -8,6 +8,7 @@ pub mod lock;
 pub mod logging;
 pub mod netlink;
 pub mod network;
+pub mod nft;
 pub mod notify;
 pub mod procs;
 pub mod receive;

@@ -24,6 +24,7 @@ use super::{
     MAX_AUTH_PASS_LEN, MAX_GARP_REFRESH, MAX_PREEMPT_DELAY, VirtualAddress, default_vmac_name,
     parse_duration,
 };
+use crate::protocol::fsm::OWNER_PRIORITY;
 use crate::protocol::units::{Centisecs, Family, Version};
 
 pub(super) const A_INSTANCES: &str = "one or more [[instance]] tables";
@@ -53,6 +54,8 @@ pub(super) const A_PREEMPT_DELAY: &str = "a duration from \"0s\" to \"60m\", e.g
 pub(super) const A_GARP_REFRESH: &str = "a duration from \"1s\" to \"60m\" in steps of 10ms, e.g. \
                                          \"60s\"; leave it out for none (the default)";
 pub(super) const A_VIRTUAL_MAC: &str = "true or false; default false";
+pub(super) const A_ACCEPT_MODE: &str = "true or false; default true (the master accepts traffic to \
+     the virtual addresses); false only for an instance that does not own them (priority below 255)";
 pub(super) const A_VMAC_INTERFACE: &str = "a Linux interface name of 1 to 15 bytes without '/', ':' or \
      whitespace, used by no other instance and no instance's `interface`; only with \
      virtual_mac = true; default \"vipd4.VRID\" (IPv4) or \"vipd6.VRID\" (IPv6)";
@@ -91,6 +94,7 @@ pub(super) struct RawInstance {
     garp_refresh: Option<Spanned<String>>,
     virtual_mac: Option<Spanned<bool>>,
     vmac_interface: Option<Spanned<String>>,
+    accept_mode: Option<Spanned<bool>>,
     notify: Option<Spanned<RawArgv>>,
     notify_master: Option<Spanned<RawArgv>>,
     notify_backup: Option<Spanned<RawArgv>>,
@@ -326,6 +330,17 @@ fn validate_instance(
         Some(d) => duration(d, &t.key("garp_refresh"), &GARP_REFRESH, sink).map(Some),
         None => Some(None),
     };
+    let accept_mode = match r.accept_mode {
+        // RFC 9568 6.1: an owner always accepts; `false` would silently do nothing.
+        Some(a) if !*a.get_ref() && priority == Some(OWNER_PRIORITY) => {
+            let problem = "does nothing with priority = 255: the address owner always accepts \
+                           traffic to its own addresses (RFC 9568)";
+            sink.push(Some(a.span()), t.key("accept_mode"), problem, A_ACCEPT_MODE);
+            None
+        }
+        Some(a) => Some(a.into_inner()),
+        None => Some(true),
+    };
     let vmac = virtual_mac(
         r.virtual_mac,
         r.vmac_interface,
@@ -362,6 +377,7 @@ fn validate_instance(
             preempt_delay: preempt_delay?,
             garp_refresh: garp_refresh?,
             virtual_mac: vmac.as_ref().map(|(name, _)| name.clone()),
+            accept_mode: accept_mode?,
             track: track?,
             virtual_addresses: addresses,
             unicast_peers,

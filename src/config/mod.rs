@@ -151,6 +151,10 @@ pub struct InstanceConfig {
     /// `virtual_mac = true`: the name of the macvlan that carries the RFC 9568 virtual MAC
     /// and the virtual addresses (`vmac_interface`, default [`default_vmac_name`]).
     pub virtual_mac: Option<String>,
+    /// RFC 9568 Accept_Mode, default true: a master accepts traffic sent to the virtual
+    /// addresses. `false` (never for an owner): a master that does not own them drops it,
+    /// all but ARP, neighbour discovery and VRRP, through nftables.
+    pub accept_mode: bool,
     /// What this instance's priority (or FAULT) depends on, in the configured order; each
     /// object at most once. Script and file names are those of [`Config`]'s trackers.
     pub track: Vec<TrackRef>,

@@ -79,6 +79,15 @@ pub struct InstanceSpec {
     /// up only while master ([`Output::SetVmacUp`]) and deletes it when the instance leaves.
     #[serde(default)]
     pub vmac: Option<String>,
+    /// RFC 9568 Accept_Mode. `false`: while master (never an owner), traffic to the
+    /// addresses other than ARP, ND and VRRP is dropped ([`Output::AcceptFilter`]).
+    #[serde(default = "accepts")]
+    pub accept_mode: bool,
+}
+
+/// The default Accept_Mode (a master accepts traffic to its addresses).
+fn accepts() -> bool {
+    true
 }
 
 /// One entry of an instance's `track` list.
@@ -169,6 +178,7 @@ impl From<&Config> for Spec {
                 addresses: c.virtual_addresses.clone(),
                 garp_refresh: c.garp_refresh,
                 vmac: c.virtual_mac.clone(),
+                accept_mode: c.accept_mode,
                 track: c
                     .track
                     .iter()
@@ -305,6 +315,12 @@ pub enum Output {
         name: String,
         parent: u32,
         mac: [u8; 6],
+    },
+    /// Accept_Mode off: drop traffic to these addresses on this host, all but ARP, neighbour
+    /// discovery and VRRP, in place of what this instance asked for before (empty: nothing).
+    AcceptFilter {
+        instance: InstanceId,
+        drop: Vec<IpAddr>,
     },
     /// Delete the instance's macvlan (the addresses on it go with it).
     DeleteVmac {
@@ -1342,6 +1358,7 @@ impl Node {
     fn execute(&mut self, now: Duration, i: InstanceId, reason: Option<Reason>) {
         let mut actions = std::mem::take(&mut self.actions);
         let mut moved = None;
+        let mut lift_filter = false;
         for action in actions.drain(..) {
             match action {
                 Action::SendAdvert { priority } => {
@@ -1374,6 +1391,17 @@ impl Node {
                     if to != State::Master {
                         inst.announce_at = None;
                     }
+                    if !inst.spec.accept_mode && inst.spec.priority != OWNER_PRIORITY {
+                        // Before the addresses go on at a takeover, after they went at a
+                        // release (below): they never accept traffic in between.
+                        if to == State::Master {
+                            let drop = inst.spec.addresses.iter().map(|a| a.addr).collect();
+                            self.out
+                                .push_back(Output::AcceptFilter { instance: i, drop });
+                        } else if from == State::Master {
+                            lift_filter = true;
+                        }
+                    }
                     inst.refresh_at = match (to, inst.spec.garp_refresh) {
                         (State::Master, Some(every)) => Some(now + every),
                         _ => None,
@@ -1400,6 +1428,12 @@ impl Node {
             }
         }
         self.actions = actions;
+        if lift_filter {
+            self.out.push_back(Output::AcceptFilter {
+                instance: i,
+                drop: Vec::new(),
+            });
+        }
         if let Some((from, to)) = moved {
             self.follow_group(now, i, from, to);
         }

@@ -508,10 +508,11 @@ impl Lan {
                 | Output::Notify { .. }
                 | Output::Event(_)
                 | Output::Reloaded { .. }
-                // No virtual MAC in these simulations.
+                // No virtual MAC or accept_mode filter in these simulations.
                 | Output::CreateVmac { .. }
                 | Output::DeleteVmac { .. }
-                | Output::SetVmacUp { .. } => {}
+                | Output::SetVmacUp { .. }
+                | Output::AcceptFilter { .. } => {}
             }
             self.trace.push(self.now, Rec::Output(i, out));
         }
@@ -776,6 +777,7 @@ pub fn node_spec(version: Version, r: &RouterSpec, vip: IpAddr) -> Spec {
             }],
             garp_refresh: None,
             vmac: None,
+            accept_mode: true,
         }],
         tracks: vec![TrackSpec {
             name: "priority".into(),

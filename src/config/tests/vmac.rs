@@ -106,3 +106,18 @@ fn keepalived_names_are_translated() {
     let e = one(&inst(&[("garp_master_refresh", "60")]));
     assert!(e.problem.contains("garp_refresh"), "{e}");
 }
+
+#[test]
+fn accept_mode_defaults_to_true_and_is_not_for_owners() {
+    assert!(ok(&inst(&[])).instances[0].accept_mode);
+    assert!(!ok(&inst(&[("accept_mode", "false")])).instances[0].accept_mode);
+    let e = one(&inst(&[("priority", "255"), ("accept_mode", "false")]));
+    check(
+        &e,
+        "instance[0].accept_mode",
+        7,
+        15,
+        "does nothing with priority = 255",
+    );
+    ok(&inst(&[("priority", "255"), ("accept_mode", "true")]));
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Group, GroupSpec, Instance, InstanceId, InstanceSpec, Node, Output, Spec, TrackId};
 use super::{TrackSpec, Tracker};
-use crate::protocol::fsm::{Event as FsmEvent, Reason, State};
+use crate::protocol::fsm::{Event as FsmEvent, OWNER_PRIORITY, Reason, State};
 use crate::protocol::track::Kind;
 
 /// What a reload did to one instance.
@@ -273,6 +273,20 @@ impl Node {
             self.apply_addresses(now, i);
         }
         let inst = &mut self.instances[i];
+        let spec = &inst.spec;
+        if inst.fsm.state() == State::Master
+            && spec.priority != OWNER_PRIORITY
+            && (spec.accept_mode != old.accept_mode
+                || (!spec.accept_mode && spec.addresses != old.addresses))
+        {
+            let drop = if spec.accept_mode {
+                Vec::new()
+            } else {
+                spec.addresses.iter().map(|a| a.addr).collect()
+            };
+            self.out
+                .push_back(Output::AcceptFilter { instance: i, drop });
+        }
         if inst.spec.garp_refresh != old.garp_refresh {
             // From now on, at the new period (or never).
             inst.refresh_at = match (inst.fsm.state(), inst.spec.garp_refresh) {
