@@ -214,3 +214,42 @@ fn next_message(rest: &mut &[u8]) -> Option<Answer> {
     *rest = rest.get(step..).unwrap_or_default();
     Some(Answer { seq, error })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A netlink message header (and the error code of an NLMSG_ERROR) as the kernel sends it.
+    fn message(kind: u16, seq: u32, error: Option<i32>, len: u32) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&len.to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&0u16.to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        if let Some(e) = error {
+            m.extend_from_slice(&e.to_ne_bytes());
+        }
+        m.resize(len.div_ceil(4) as usize * 4, 0);
+        m
+    }
+
+    #[test]
+    fn answers_are_read_one_by_one() {
+        let error = libc::NLMSG_ERROR as u16;
+        let mut datagram = message(error, 7, Some(0), 36);
+        datagram.extend(message(error, 8, Some(-libc::ENOENT), 38));
+        datagram.extend(message(libc::NLMSG_DONE as u16, 9, None, 16));
+        let mut rest = datagram.as_slice();
+        let a = next_message(&mut rest).expect("first");
+        assert_eq!((a.seq, a.error), (7, Some(0)));
+        let b = next_message(&mut rest).expect("second, after padding");
+        assert_eq!((b.seq, b.error), (8, Some(-libc::ENOENT)));
+        let c = next_message(&mut rest).expect("third");
+        assert_eq!((c.seq, c.error), (9, None));
+        assert!(next_message(&mut rest).is_none());
+        // A truncated header or a length below the header's ends the datagram.
+        assert!(next_message(&mut &datagram[..10]).is_none());
+        assert!(next_message(&mut message(error, 1, None, 4).as_slice()).is_none());
+    }
+}
