@@ -2,15 +2,16 @@
 //! `tests/replay/NAME.toml`, input by input in virtual time, and checks what comes out. The
 //! node's inputs, outputs and events are the serde types the agent uses, so a script is a
 //! plain record of a behaviour. The harness plays the kernel: every `add_address` is answered
-//! as created.
+//! as created, and every `create_vmac` with a report of the new macvlan (empty, down, with
+//! the MAC asked for, at a fresh index from 100 on).
 //!
 //! A line is one JSON object (lines starting with `//` are comments):
 //! - `{"at": MS, ...}` first advances virtual time to MS, firing every timer due on the way,
 //!   then does what the rest of the line says (nothing, if nothing):
 //!   - `"link": {"interface": "eth0", "up": true, "addrs": ["10.0.0.2/24", "10.0.0.50/24 vipd"]}`
 //!     reports an interface (index from `"index"`, default 2; an address with ` vipd` carries
-//!     vipd's tag, ` secondary` is an IPv4 secondary); `"link": {"interface": "eth0"}` alone
-//!     says it is gone;
+//!     vipd's tag, ` secondary` is an IPv4 secondary; `"mac"` sets its MAC, default
+//!     02:00:00:00:00:01); `"link": {"interface": "eth0"}` alone says it is gone;
 //!   - `"advert": {"instance": "web", "src": "10.0.0.3", "priority": 200, "interval_ms": 100}`
 //!     (the interval defaults to the instance's; `"mismatch": true` for another address list);
 //!   - `"check": {"track": "NAME", "result": {"result": "passed"}}`;
@@ -45,6 +46,8 @@ struct Replay {
     seen: Vec<Value>,
     /// The spec of a reload the node has not answered yet.
     reloading: Option<Spec>,
+    /// The index the next macvlan gets.
+    next_index: u32,
 }
 
 impl Replay {
@@ -69,6 +72,7 @@ impl Replay {
             tracks,
             seen: Vec::new(),
             reloading: None,
+            next_index: 100,
         }
     }
 
@@ -91,6 +95,21 @@ impl Replay {
                 self.tracks = (spec.tracks.iter().zip(&summary.slots.tracks))
                     .map(|(t, &i)| (t.name.clone(), i))
                     .collect();
+            }
+            if let Output::CreateVmac { name, mac, .. } = &out {
+                let state = IfState {
+                    index: self.next_index,
+                    name: name.clone(),
+                    up: false,
+                    mac: Some(*mac),
+                    addrs: Vec::new(),
+                };
+                self.next_index += 1;
+                let link = Input::Link {
+                    interface: name.clone(),
+                    state: Some(state),
+                };
+                self.node.handle(self.now, link);
             }
             if let Output::AddAddress {
                 instance, address, ..
@@ -277,11 +296,27 @@ fn link_input(link: &Value) -> Input {
             index: link["index"].as_u64().unwrap_or(2) as u32,
             name: interface.clone(),
             up: link["up"].as_bool().unwrap_or(false),
-            mac: Some([0x02, 0, 0, 0, 0, 0x01]),
+            mac: Some(
+                link["mac"]
+                    .as_str()
+                    .map_or([0x02, 0, 0, 0, 0, 0x01], parse_mac),
+            ),
             addrs,
         }),
         interface,
     }
+}
+
+/// `00:00:5e:00:01:33`.
+fn parse_mac(text: &str) -> [u8; 6] {
+    let mut mac = [0u8; 6];
+    let bytes: Vec<u8> = text
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16).unwrap_or_else(|_| panic!("bad MAC {text}")))
+        .collect();
+    assert_eq!(bytes.len(), 6, "bad MAC {text}");
+    mac.copy_from_slice(&bytes);
+    mac
 }
 
 fn run(script: &Path) {

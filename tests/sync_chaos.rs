@@ -213,6 +213,9 @@ fn node_spec(cfg: &RouterCfg, lans: &[LanCfg; 2]) -> Spec {
                 .enumerate()
                 .filter_map(|(t, tc)| tc.weight[k].map(|weight| TrackUse { track: t, weight }))
                 .collect(),
+            garp_refresh: None,
+            vmac: None,
+            accept_mode: true,
         })
         .collect();
     let tracks = cfg
@@ -660,7 +663,12 @@ impl Sim {
                 Output::Announce { .. }
                 | Output::Notify { .. }
                 | Output::Event(_)
-                | Output::Reloaded { .. } => {}
+                | Output::Reloaded { .. }
+                // No virtual MAC or accept_mode filter in these simulations.
+                | Output::CreateVmac { .. }
+                | Output::DeleteVmac { .. }
+                | Output::SetVmacUp { .. }
+                | Output::AcceptFilter { .. } => {}
             }
         }
     }

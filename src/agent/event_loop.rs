@@ -18,15 +18,16 @@ use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Requests, Statu
 use crate::agent::events::EventHub;
 use crate::agent::lock;
 use crate::agent::metrics_server::{self, MetricsServer};
-use crate::agent::netlink::{Added, Change, IfState, Netlink};
+use crate::agent::netlink::{Added, Change, IfState, Netlink, Owner};
 use crate::agent::network::{self, FrameSocket, VrrpSocket};
+use crate::agent::nft;
 use crate::agent::notify::{Finished, Notifier, StateChange};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
 use crate::agent::runner;
 use crate::agent::sd_notify;
 use crate::agent::signals::{Signal, Signals};
 use crate::agent::timer;
-use crate::config::{Config, InstanceConfig};
+use crate::config::{Config, InstanceConfig, virtual_mac_address};
 use crate::protocol::announce;
 use crate::protocol::fsm::State;
 use crate::protocol::node::Slots;
@@ -35,8 +36,6 @@ use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::units::Family;
 
-/// Gratuitous ARPs or unsolicited NAs sent per address and announcement.
-const ANNOUNCE_BURST: usize = 5;
 /// Netlink can lose events (overruns, messages it cannot parse): re-read every interface
 /// this often so a missed carrier change cannot leave an instance in the wrong state.
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
@@ -175,6 +174,15 @@ pub struct Agent {
     notifier: Notifier,
     inbound_tx: mpsc::Sender<Inbound>,
     tx_buf: Vec<u8>,
+    /// Adverts from a virtual MAC, as whole Ethernet frames.
+    frame_buf: Vec<u8>,
+    /// Sysctls changed for virtual MACs (the parents' ARP behaviour), with the values to
+    /// put back at exit.
+    sysctls: Vec<(String, String)>,
+    /// Accept_Mode off: what each master that does not own its addresses drops.
+    accept_filters: HashMap<InstanceId, Vec<IpAddr>>,
+    /// The agent wrote its nftables table at least once (so it removes it at exit).
+    accept_table: bool,
     /// The event stream (`vipd events`).
     hub: EventHub,
     /// systemd's notification socket, when started with `Type=notify`.
@@ -242,6 +250,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     let mut timer = timer::Deadline::new(agent.epoch)
         .map_err(|e| format!("cannot create the protocol timer (timerfd): {e}"))?;
 
+    agent.check_vmac_names(&agent.config).await?;
     agent.start().await;
     agent.control.serve(listener, &socket_path);
     // Every instance has joined its election (or waits in FAULT for its interface).
@@ -382,6 +391,10 @@ impl Agent {
             notifier,
             inbound_tx,
             tx_buf: Vec::with_capacity(1500),
+            frame_buf: Vec::with_capacity(1514),
+            sysctls: Vec::new(),
+            accept_filters: HashMap::new(),
+            accept_table: false,
             hub: control.hub().clone(),
             systemd: sd_notify::Notifier::from_env(),
             control,
@@ -475,12 +488,14 @@ impl Agent {
         for name in names {
             match self.netlink.interface(&name).await {
                 Ok(Some(state)) => self.apply(&name, Some(state)).await,
+                Ok(None) if self.is_vmac_name(&name) => {}
                 Ok(None) => {
                     tracing::warn!(interface = %name, "interface does not exist (yet): instances on it start in fault")
                 }
                 Err(e) => tracing::warn!(interface = %name, error = %e, "cannot read interface"),
             }
         }
+        self.remove_leftover_accept_table();
         let now = self.now();
         self.node.handle(now, Input::Start);
         self.drain().await;
@@ -562,6 +577,132 @@ impl Agent {
         for link in &mut self.links {
             if link.interface == name {
                 link.close();
+            }
+        }
+    }
+
+    /// Put vipd's nftables table in line with `accept_filters` (see `agent::nft`).
+    fn write_accept_table(&mut self) {
+        let mut drop: Vec<IpAddr> = self.accept_filters.values().flatten().copied().collect();
+        drop.sort();
+        drop.dedup();
+        match nft::apply(&drop) {
+            Ok(()) => {
+                self.accept_table = !drop.is_empty();
+                tracing::debug!(addresses = drop.len(), "accept_mode rules written");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the accept_mode rules: traffic to the virtual addresses is not filtered")
+            }
+        }
+    }
+
+    /// A crashed run's table goes before anything else: it would drop traffic to addresses
+    /// this run may hold as owner or with accept_mode on.
+    fn remove_leftover_accept_table(&self) {
+        let needed = self.config.instances.iter().any(|i| !i.accept_mode);
+        match nft::apply(&[]) {
+            Ok(()) => {}
+            // Without nf_tables there is nothing left over, and nothing needs it.
+            Err(e) if !needed => tracing::debug!(error = %e, "no nftables table to remove"),
+            Err(e) => tracing::warn!(error = %e, "cannot remove vipd's nftables table at start"),
+        }
+    }
+
+    /// A macvlan of one of the instances: vipd makes it.
+    fn is_vmac_name(&self, name: &str) -> bool {
+        self.config
+            .instances
+            .iter()
+            .any(|i| i.virtual_mac.as_deref() == Some(name))
+    }
+
+    /// Every macvlan name the configuration asks for must be free or one vipd made: an
+    /// interface of someone else's is never deleted, so the instance could not run.
+    async fn check_vmac_names(&self, config: &Config) -> Result<(), String> {
+        let mut errors = Vec::new();
+        for inst in &config.instances {
+            let Some(name) = &inst.virtual_mac else {
+                continue;
+            };
+            match self.netlink.owner(name).await {
+                Ok(Owner::Nobody | Owner::Vipd) => {}
+                Ok(Owner::Other) => errors.push(format!(
+                    "instance {}: interface {name:?} exists and is not a macvlan vipd made \
+                     (its alias does not start with {:?}): remove it, or set \
+                     vmac_interface to another name",
+                    inst.name,
+                    crate::agent::netlink::VMAC_ALIAS
+                )),
+                Err(e) => errors.push(format!("instance {}: {e}", inst.name)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n"))
+        }
+    }
+
+    /// Create instance `i`'s macvlan and set what Linux needs so that only it answers for
+    /// the virtual addresses, with the virtual MAC; its state as created, `None` on failure.
+    async fn create_vmac(
+        &mut self,
+        i: InstanceId,
+        name: &str,
+        parent: u32,
+        mac: [u8; 6],
+    ) -> Option<IfState> {
+        let (instance, interface, family) = match self.instance(i) {
+            Some(inst) => (
+                inst.cfg.name.clone(),
+                inst.cfg.interface.clone(),
+                inst.cfg.family,
+            ),
+            None => return None,
+        };
+        let replaced = match self.netlink.create_vmac(name, parent, mac, &instance).await {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                tracing::error!(%instance, interface = %name, error = %e, "cannot create the virtual MAC interface");
+                return None;
+            }
+        };
+        for (path, value) in network::vmac_sysctls(name, family) {
+            if let Err(e) = network::write_sysctl(&path, value) {
+                tracing::warn!(%instance, %path, error = %e, "cannot set a sysctl of the virtual MAC interface");
+            }
+        }
+        if family == Family::V4 {
+            for (path, value) in network::parent_sysctls(&interface) {
+                let known = self.sysctls.iter().any(|(p, _)| *p == path);
+                match network::swap_sysctl(&path, value) {
+                    Ok(Some(old)) if !known => {
+                        tracing::info!(%path, from = %old, to = value, "set for the virtual MAC (restored at exit)");
+                        self.sysctls.push((path, old));
+                    }
+                    // Found as vipd sets it, beside a crashed run's macvlan: that run set it,
+                    // and the value before it is lost; the kernel's default (0) goes back.
+                    Ok(None) if replaced && !known => self.sysctls.push((path, "0".to_owned())),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(%instance, %path, error = %e, "cannot set a sysctl of the virtual MAC's parent")
+                    }
+                }
+            }
+            if network::strict_rp_filter() {
+                tracing::warn!(%instance,
+                    "net.ipv4.conf.all.rp_filter is 1 (strict): traffic to the virtual addresses \
+                     arrives on the macvlan but routes back through its parent, and is dropped; \
+                     set it to 2 (loose) or 0");
+            }
+        }
+        tracing::info!(%instance, interface = %name, parent = %interface, "virtual MAC interface created");
+        match self.netlink.interface(name).await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(%instance, interface = %name, error = %e, "cannot read the virtual MAC interface");
+                None
             }
         }
     }
@@ -650,6 +791,15 @@ impl Agent {
         let now = self.now();
         self.node.handle(now, Input::Shutdown);
         self.drain().await;
+        if self.accept_table {
+            self.accept_filters.clear();
+            self.write_accept_table();
+        }
+        for (path, value) in std::mem::take(&mut self.sysctls).into_iter().rev() {
+            if let Err(e) = network::write_sysctl(&path, &value) {
+                tracing::debug!(%path, error = %e, "cannot restore a sysctl");
+            }
+        }
         for link in self.links.iter().filter(|l| l.promoted_secondaries) {
             if let Err(e) = network::restore_promote_secondaries(&link.interface) {
                 tracing::debug!(interface = %link.interface, error = %e, "cannot restore promote_secondaries");
@@ -710,7 +860,50 @@ impl Agent {
                     instance,
                     ifindex,
                     mac,
-                } => self.announce(instance, ifindex, mac),
+                    count,
+                } => self.announce(instance, ifindex, mac, count),
+                Output::CreateVmac {
+                    instance,
+                    name,
+                    parent,
+                    mac,
+                } => {
+                    let state = self.create_vmac(instance, &name, parent, mac).await;
+                    self.interfaces.insert(name.clone(), state.clone());
+                    let now = self.now();
+                    self.node.handle(
+                        now,
+                        Input::Link {
+                            interface: name,
+                            state,
+                        },
+                    );
+                }
+                Output::AcceptFilter { instance, drop } => {
+                    if drop.is_empty() {
+                        self.accept_filters.remove(&instance);
+                    } else {
+                        self.accept_filters.insert(instance, drop);
+                    }
+                    self.write_accept_table();
+                }
+                Output::DeleteVmac { instance, name } => {
+                    if let Err(e) = self.netlink.delete_vmac(&name).await {
+                        tracing::error!(instance = %self.name(instance), interface = %name, error = %e, "cannot delete the virtual MAC interface");
+                    }
+                    if let Some(known) = self.interfaces.get_mut(&name) {
+                        *known = None;
+                    }
+                }
+                Output::SetVmacUp {
+                    instance,
+                    ifindex,
+                    up,
+                } => {
+                    if let Err(e) = self.netlink.set_up(ifindex, up).await {
+                        tracing::error!(instance = %self.name(instance), error = %e, "cannot set the virtual MAC interface up or down");
+                    }
+                }
                 Output::Check { track } => self.checks.start(track),
                 Output::Notify {
                     target,
@@ -765,11 +958,25 @@ impl Agent {
             &inst.cfg.unicast_peers
         };
         let now = self.epoch.elapsed();
+        // With a virtual MAC, multicast adverts leave the parent as whole frames from that
+        // MAC (RFC 9568 7.3): switches learn it at the master, and no local address is
+        // needed on the macvlan. Unicast ones need the neighbour table: the socket sends them.
+        let vmac = (inst.cfg.virtual_mac.is_some())
+            .then(|| virtual_mac_address(inst.cfg.vrid, inst.cfg.family))
+            .zip(link.index);
         // The same peer list is often deployed on every host: never send to ourselves.
         for &dst in peers.iter().filter(|&&p| p != src) {
             // The checksum may cover the destination (pseudo-header): encode per peer.
             packet::encode(&out, src, dst, &mut self.tx_buf);
-            match socket.send(&self.tx_buf, src, dst) {
+            let sent = match vmac {
+                Some((mac, ifindex))
+                    if announce::advert_frame(&mut self.frame_buf, mac, src, dst, &self.tx_buf) =>
+                {
+                    self.frames.send(ifindex, &self.frame_buf)
+                }
+                _ => socket.send(&self.tx_buf, src, dst),
+            };
+            match sent {
                 Ok(()) => inst.send.succeeded(now, &inst.cfg.name),
                 Err(e) => inst.send.failed(now, &inst.cfg.name, dst, &e),
             }
@@ -778,7 +985,7 @@ impl Agent {
 
     /// Gratuitous ARP requests (IPv4) or unsolicited neighbour advertisements (IPv6) for
     /// every virtual address, so switches and hosts move to this interface at once.
-    fn announce(&self, i: InstanceId, ifindex: u32, mac: [u8; 6]) {
+    fn announce(&self, i: InstanceId, ifindex: u32, mac: [u8; 6], count: u8) {
         let Some(inst) = self.instance(i) else {
             return;
         };
@@ -790,7 +997,7 @@ impl Agent {
                 IpAddr::V4(v4) => announce::gratuitous_arp(mac, *v4),
                 IpAddr::V6(v6) => announce::unsolicited_na(mac, *v6, *v6, router),
             };
-            for _ in 0..ANNOUNCE_BURST {
+            for _ in 0..count {
                 if let Err(e) = self.frames.send(ifindex, &frame) {
                     tracing::debug!(instance = %inst.cfg.name, address = %vip, error = %e, "announcement not sent");
                 }
@@ -867,6 +1074,10 @@ impl Agent {
                     "virtual address is already on the interface and vipd did not add it: \
                      left alone, and never removed, so this host answers for it even as \
                      backup; remove it, or make this host the owner (priority 255)");
+            }
+            Event::VmacVanished { instance, name } => {
+                tracing::warn!(%instance, interface = %name,
+                    "the virtual MAC interface was deleted under vipd; creating it again");
             }
             Event::AddressVanished { instance, address } => {
                 tracing::warn!(%instance, %address, "virtual address disappeared from the interface while master; adding it again");

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod metrics_server;
 pub mod netlink;
 pub mod network;
+pub mod nft;
 pub mod notify;
 pub mod procs;
 pub mod receive;

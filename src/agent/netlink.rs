@@ -23,10 +23,14 @@ use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressProtocol,
 };
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use netlink_packet_route::link::{
+    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
+};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::sys::AsyncSocket;
-use rtnetlink::{AddressMessageBuilder, Handle, LinkGetRequest, MulticastGroup};
+use rtnetlink::{
+    AddressMessageBuilder, Handle, LinkGetRequest, LinkMacVlan, LinkUnspec, MulticastGroup,
+};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tracing::{debug, warn};
 
@@ -50,6 +54,22 @@ const MAX_IFNAME_LEN: usize = 15;
 /// lives, so after a crash vipd can tell an address it added from one the host owns, and
 /// never deletes the latter.
 pub const ADDRESS_PROTOCOL: u8 = 112;
+
+/// The interface alias (IFLA_IFALIAS, `ip link` shows it as `alias`) vipd gives every macvlan
+/// it creates, followed by the instance's name. A macvlan whose alias starts with it is
+/// vipd's to delete and replace; any other interface of that name is left alone.
+pub const VMAC_ALIAS: &str = "vipd virtual MAC";
+
+/// Who an interface of a given name belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// No such interface.
+    Nobody,
+    /// A macvlan vipd made (its alias says so).
+    Vipd,
+    /// Anything else: never touched.
+    Other,
+}
 
 /// Unsolicited messages of the monitor connection, as netlink-proto hands them over.
 type Events = futures::channel::mpsc::UnboundedReceiver<(
@@ -191,6 +211,111 @@ impl Netlink {
         .await
     }
 
+    /// Whether the interface called `name` is a macvlan vipd made, someone else's, or absent.
+    pub async fn owner(&self, name: &str) -> io::Result<Owner> {
+        let what = format!("netlink: querying interface {name:?}");
+        let request = self.handle.link().get().match_name(name.to_owned());
+        let link = match bounded(first_link(request)).await {
+            Ok(Some(link)) => link,
+            Ok(None) => return Ok(Owner::Nobody),
+            Err(RequestError::Netlink(e)) if errno(&e) == Some(libc::ENODEV) => {
+                return Ok(Owner::Nobody);
+            }
+            Err(e) => return Err(e.into_io(&what)),
+        };
+        Ok(if is_vipd_macvlan(&link) {
+            Owner::Vipd
+        } else {
+            Owner::Other
+        })
+    }
+
+    /// Create macvlan `name` (mode bridge) on interface `parent` with hardware address `mac`,
+    /// admin down, tagged with [`VMAC_ALIAS`] and `instance`. One of that name vipd made
+    /// before is deleted first; any other interface of that name is an error, left alone.
+    /// `true` when one vipd made was replaced.
+    pub async fn create_vmac(
+        &self,
+        name: &str,
+        parent: u32,
+        mac: [u8; 6],
+        instance: &str,
+    ) -> io::Result<bool> {
+        let replaced = match self.owner(name).await? {
+            Owner::Nobody => false,
+            Owner::Vipd => {
+                self.delete_vmac(name).await?;
+                true
+            }
+            Owner::Other => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "interface {name:?} exists and is not a macvlan vipd made (no \
+                         {VMAC_ALIAS:?} alias): remove it, or set vmac_interface to another name"
+                    ),
+                ));
+            }
+        };
+        let message = LinkMacVlan::new(name, parent, MacVlanMode::Bridge)
+            .address(mac.to_vec())
+            .down()
+            .build();
+        let what = format!("netlink: creating macvlan {name:?} on ifindex {parent}");
+        bounded(self.handle.link().add(message).execute())
+            .await
+            .map_err(|e| e.into_io(&what))?;
+        // The kernel ignores IFLA_IFALIAS when it creates a link: set it on the new one.
+        // Until then (or after a crash in between) the name, the kind and the VRRP MAC
+        // still say it is vipd's.
+        let Some(state) = self.interface(name).await? else {
+            return Err(io::Error::other(format!(
+                "{what}: gone right after creation"
+            )));
+        };
+        let message = LinkUnspec::new_with_index(state.index)
+            .alias(format!("{VMAC_ALIAS} {instance}"))
+            .build();
+        let what = format!("netlink: setting the alias of macvlan {name:?}");
+        bounded(self.handle.link().set(message).execute())
+            .await
+            .map_err(|e| e.into_io(&what))?;
+        Ok(replaced)
+    }
+
+    /// Delete macvlan `name` if it is one vipd made (its addresses go with it). Absent is
+    /// success; anything else of that name is left alone.
+    pub async fn delete_vmac(&self, name: &str) -> io::Result<()> {
+        let what = format!("netlink: deleting macvlan {name:?}");
+        let request = self.handle.link().get().match_name(name.to_owned());
+        let link = match bounded(first_link(request)).await {
+            Ok(Some(link)) => link,
+            Ok(None) => return Ok(()),
+            Err(RequestError::Netlink(e)) if errno(&e) == Some(libc::ENODEV) => return Ok(()),
+            Err(e) => return Err(e.into_io(&what)),
+        };
+        if !is_vipd_macvlan(&link) {
+            return Ok(());
+        }
+        match bounded(self.handle.link().del(link.header.index).execute()).await {
+            Err(RequestError::Netlink(e)) if errno(&e) == Some(libc::ENODEV) => Ok(()),
+            other => other.map_err(|e| e.into_io(&what)),
+        }
+    }
+
+    /// Set interface `index` administratively up or down.
+    pub async fn set_up(&self, index: u32, up: bool) -> io::Result<()> {
+        let builder = LinkUnspec::new_with_index(index);
+        let message = if up { builder.up() } else { builder.down() }.build();
+        let what = format!(
+            "netlink: setting ifindex {index} {}",
+            if up { "up" } else { "down" }
+        );
+        bounded(self.handle.link().set(message).execute())
+            .await
+            .map_err(|e| e.into_io(&what))
+    }
+
     /// Fetches one link and its addresses; ENODEV means "no such link".
     async fn query(&self, request: LinkGetRequest, what: String) -> io::Result<Option<IfState>> {
         let link = match bounded(first_link(request)).await {
@@ -320,6 +445,33 @@ fn address_message(index: u32, addr: IpAddr, prefix_len: u8) -> AddressMessage {
             .address(a, prefix_len)
             .build(),
     }
+}
+
+/// A macvlan whose alias is vipd's, or that has no alias and a VRRP virtual MAC (one vipd
+/// created and could not label before it was killed).
+fn is_vipd_macvlan(link: &LinkMessage) -> bool {
+    let mut macvlan = false;
+    let mut alias = None;
+    let mut vrrp_mac = false;
+    for attribute in &link.attributes {
+        match attribute {
+            LinkAttribute::IfAlias(a) => alias = Some(a.as_str()),
+            LinkAttribute::Address(a) => {
+                vrrp_mac = matches!(a.as_slice(), [0x00, 0x00, 0x5e, 0x00, 0x01 | 0x02, _]);
+            }
+            LinkAttribute::LinkInfo(infos) => {
+                macvlan = infos
+                    .iter()
+                    .any(|i| matches!(i, LinkInfo::Kind(InfoKind::MacVlan)));
+            }
+            _ => {}
+        }
+    }
+    macvlan
+        && match alias {
+            Some(a) => a.starts_with(VMAC_ALIAS),
+            None => vrrp_mac,
+        }
 }
 
 /// Link attributes of interest; addresses are filled in separately.

@@ -298,3 +298,63 @@ pub fn enable_promote_secondaries(interface: &str) -> io::Result<bool> {
 pub fn restore_promote_secondaries(interface: &str) -> io::Result<()> {
     std::fs::write(promote_secondaries_path(interface), "0")
 }
+
+/// Write `value` to the sysctl file at `path` (under /proc/sys).
+pub fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
+    std::fs::write(path, value)
+}
+
+/// Set a sysctl; the value it had, if it differed.
+pub fn swap_sysctl(path: &str, value: &str) -> io::Result<Option<String>> {
+    let old = std::fs::read_to_string(path)?.trim().to_owned();
+    if old == value {
+        return Ok(None);
+    }
+    std::fs::write(path, value)?;
+    Ok(Some(old))
+}
+
+/// What a virtual-MAC macvlan needs, before it first goes up:
+/// - `arp_ignore=1`: it answers ARP only for its own (the virtual) addresses, never for the
+///   parent's with the virtual MAC;
+/// - `arp_announce=2`: its ARP requests name the best local source for the target;
+/// - `rp_filter=0`: traffic to a virtual address arrives on it but routes back through the
+///   parent (the effective value is the larger of this and `all`);
+/// - IPv4 instances: no IPv6 at all (no link-local, no MLD, nothing sent from it);
+/// - IPv6 instances: `addr_gen_mode=1` (none): no link-local of its own, so nothing but the
+///   virtual addresses is ever answered from the virtual MAC, and no DAD.
+pub fn vmac_sysctls(name: &str, family: Family) -> Vec<(String, &'static str)> {
+    let v4 = |key: &str| format!("/proc/sys/net/ipv4/conf/{name}/{key}");
+    let v6 = |key: &str| format!("/proc/sys/net/ipv6/conf/{name}/{key}");
+    let mut list = vec![
+        (v4("arp_ignore"), "1"),
+        (v4("arp_announce"), "2"),
+        (v4("rp_filter"), "0"),
+    ];
+    match family {
+        Family::V4 => list.push((v6("disable_ipv6"), "1")),
+        Family::V6 => {
+            list.push((v6("addr_gen_mode"), "1"));
+            list.push((v6("accept_dad"), "0"));
+            list.push((v6("accept_ra"), "0"));
+        }
+    }
+    list
+}
+
+/// What the parent of an IPv4 virtual MAC needs, so that clients only ever learn the virtual
+/// MAC for a virtual address:
+/// - `arp_ignore=1`: the parent does not answer ARP for the virtual addresses (they live on
+///   the macvlan) with its own MAC;
+/// - `arp_announce=2`: the master's own ARP requests (resolving a client to answer it) name
+///   the parent's address, never a virtual one: with 0 (keepalived leaves it so) the client
+///   would take the request's sender, the virtual address, to be at the parent's MAC.
+pub fn parent_sysctls(parent: &str) -> [(String, &'static str); 2] {
+    let v4 = |key: &str| format!("/proc/sys/net/ipv4/conf/{parent}/{key}");
+    [(v4("arp_ignore"), "1"), (v4("arp_announce"), "2")]
+}
+
+/// `net.ipv4.conf.all.rp_filter` is strict (1).
+pub fn strict_rp_filter() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter").is_ok_and(|v| v.trim() == "1")
+}

@@ -21,8 +21,10 @@ use super::schema::{INSTANCE, Named, RawList, RawSection, RawTable, TRACK, Table
 use super::track::{RawTrackRef, Trackers, track_list};
 use super::{
     DEFAULT_ADVERT_INTERVAL, DEFAULT_PRIORITY, DEFAULT_VERSION, InstanceConfig, MAX_ADDRESSES,
-    MAX_AUTH_PASS_LEN, MAX_PREEMPT_DELAY, VirtualAddress, parse_duration,
+    MAX_AUTH_PASS_LEN, MAX_GARP_REFRESH, MAX_PREEMPT_DELAY, VirtualAddress, default_vmac_name,
+    parse_duration,
 };
+use crate::protocol::fsm::OWNER_PRIORITY;
 use crate::protocol::units::{Centisecs, Family, Version};
 
 pub(super) const A_INSTANCES: &str = "one or more [[instance]] tables";
@@ -49,6 +51,22 @@ pub(super) const A_CHECKSUM: &str =
     "true or false, only for version 3 with IPv4 addresses; default true";
 pub(super) const A_PREEMPT_DELAY: &str = "a duration from \"0s\" to \"60m\", e.g. \"30s\"; \
                                           default \"0s\" (none); only with preempt = true";
+pub(super) const A_GARP_REFRESH: &str = "a duration from \"1s\" to \"60m\" in steps of 10ms, e.g. \
+                                         \"60s\"; leave it out for none (the default)";
+pub(super) const A_VIRTUAL_MAC: &str = "true or false; default false";
+pub(super) const A_ACCEPT_MODE: &str = "true or false; default true (the master accepts traffic to \
+     the virtual addresses); false only for an instance that does not own them (priority below 255)";
+pub(super) const A_VMAC_INTERFACE: &str = "a Linux interface name of 1 to 15 bytes without '/', ':' or \
+     whitespace, used by no other instance and no instance's `interface`; only with \
+     virtual_mac = true; default \"vipd4.VRID\" (IPv4) or \"vipd6.VRID\" (IPv6)";
+
+/// The periodic re-announcement: at least a second, at most an hour.
+const GARP_REFRESH: DurationRule = DurationRule {
+    min: Duration::from_secs(1),
+    max: MAX_GARP_REFRESH,
+    step: Duration::from_millis(10),
+    allowed: A_GARP_REFRESH,
+};
 
 /// The preempt delay: up to an hour, to the millisecond.
 const PREEMPT_DELAY: DurationRule = DurationRule {
@@ -73,6 +91,10 @@ pub(super) struct RawInstance {
     auth_pass: Option<Spanned<String>>,
     checksum_ipv4_pseudo_header: Option<Spanned<bool>>,
     preempt_delay: Option<Spanned<String>>,
+    garp_refresh: Option<Spanned<String>>,
+    virtual_mac: Option<Spanned<bool>>,
+    vmac_interface: Option<Spanned<String>>,
+    accept_mode: Option<Spanned<bool>>,
     notify: Option<Spanned<RawArgv>>,
     notify_master: Option<Spanned<RawArgv>>,
     notify_backup: Option<Spanned<RawArgv>>,
@@ -116,6 +138,7 @@ pub(super) fn validate_instances(
     };
     let mut names = UniqueNames::new(INSTANCE);
     let mut slots = HashMap::new();
+    let mut vmacs = Vmacs::new();
     let mut instances = Vec::new();
     let tables = list.into_inner().into_iter().enumerate();
     // An element that is not a table has been reported already.
@@ -125,9 +148,69 @@ pub(super) fn validate_instances(
             names.check(i, name, A_NAME, sink);
         }
         unique_slot(&mut slots, i, &checked, sink);
+        vmacs.note(i, &checked);
         instances.extend(checked.config);
     }
+    vmacs.check(sink);
     instances
+}
+
+/// The macvlans the instances ask for, checked once every instance is known: each name
+/// belongs to one instance, and is no instance's own interface.
+struct Vmacs {
+    /// (instance, its name for errors, macvlan name, where it was written or the
+    /// `virtual_mac` value's span for a default name).
+    wanted: Vec<(usize, String, String, Range<usize>)>,
+    /// Every instance's `interface`, with the instance.
+    parents: Vec<(usize, String)>,
+}
+
+impl Vmacs {
+    fn new() -> Vmacs {
+        Vmacs {
+            wanted: Vec::new(),
+            parents: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, i: usize, checked: &Checked) {
+        let label =
+            (checked.name.as_ref()).map_or_else(String::new, |n| format!(" (`{}`)", n.get_ref()));
+        if let Some(interface) = &checked.interface {
+            self.parents.push((i, interface.clone()));
+        }
+        if let Some((name, span)) = &checked.vmac {
+            self.wanted.push((i, label, name.clone(), span.clone()));
+        }
+    }
+
+    fn check(&self, sink: &mut Sink<'_>) {
+        for (n, (i, _, name, span)) in self.wanted.iter().enumerate() {
+            let key = format!("instance[{i}].vmac_interface");
+            if let Some((j, label, _, _)) = self.wanted[..n].iter().find(|w| &w.2 == name) {
+                sink.push(
+                    Some(span.clone()),
+                    key,
+                    format!(
+                        "instance[{j}]{label} already uses the macvlan `{name}`: one virtual MAC \
+                         interface serves one instance (the same VRID and family on two \
+                         interfaces need two names)"
+                    ),
+                    A_VMAC_INTERFACE,
+                );
+            } else if let Some((j, _)) = self.parents.iter().find(|p| &p.1 == name) {
+                sink.push(
+                    Some(span.clone()),
+                    key,
+                    format!(
+                        "`{name}` is the `interface` of instance[{j}]; vipd creates and deletes \
+                         the macvlan, so it must be a name of its own"
+                    ),
+                    A_VMAC_INTERFACE,
+                );
+            }
+        }
+    }
 }
 
 /// The instance using each (interface, VRID, family), with its name for the error.
@@ -166,6 +249,8 @@ fn unique_slot(slots: &mut Slots, i: usize, checked: &Checked, sink: &mut Sink<'
 struct Checked {
     name: Option<Spanned<String>>,
     interface: Option<String>,
+    /// The macvlan's name and where to point at it.
+    vmac: Option<(String, Range<usize>)>,
     vrid: Option<Spanned<u8>>,
     family: Option<Family>,
     config: Option<InstanceConfig>,
@@ -241,6 +326,29 @@ fn validate_instance(
     let preempt_delay = (r.preempt_delay.as_ref()).map_or(Some(Duration::ZERO), |d| {
         preempt_delay(d, preempt, &t, sink)
     });
+    let garp_refresh = match &r.garp_refresh {
+        Some(d) => duration(d, &t.key("garp_refresh"), &GARP_REFRESH, sink).map(Some),
+        None => Some(None),
+    };
+    let accept_mode = match r.accept_mode {
+        // RFC 9568 6.1: an owner always accepts; `false` would silently do nothing.
+        Some(a) if !*a.get_ref() && priority == Some(OWNER_PRIORITY) => {
+            let problem = "does nothing with priority = 255: the address owner always accepts \
+                           traffic to its own addresses (RFC 9568)";
+            sink.push(Some(a.span()), t.key("accept_mode"), problem, A_ACCEPT_MODE);
+            None
+        }
+        Some(a) => Some(a.into_inner()),
+        None => Some(true),
+    };
+    let vmac = virtual_mac(
+        r.virtual_mac,
+        r.vmac_interface,
+        vrid.as_ref(),
+        family,
+        &t,
+        sink,
+    );
     let track = match r.track_list {
         Some(list) => track_list(list, &t.key(TRACK), trackers, sink),
         None => Some(Vec::new()),
@@ -267,6 +375,9 @@ fn validate_instance(
             advert_interval: advert_interval?,
             preempt,
             preempt_delay: preempt_delay?,
+            garp_refresh: garp_refresh?,
+            virtual_mac: vmac.as_ref().map(|(name, _)| name.clone()),
+            accept_mode: accept_mode?,
             track: track?,
             virtual_addresses: addresses,
             unicast_peers,
@@ -289,6 +400,7 @@ fn validate_instance(
     Checked {
         name,
         interface,
+        vmac,
         vrid,
         family,
         config,
@@ -314,6 +426,46 @@ fn preempt_delay(
         return None;
     }
     Some(delay)
+}
+
+/// The macvlan of `virtual_mac = true`: its name (the default one unless `vmac_interface`
+/// says otherwise) and where to point at it. A name without `virtual_mac = true` would be a
+/// setting that silently does nothing.
+fn virtual_mac(
+    on: Option<Spanned<bool>>,
+    name: Option<Spanned<String>>,
+    vrid: Option<&Spanned<u8>>,
+    family: Option<Family>,
+    t: &Table,
+    sink: &mut Sink<'_>,
+) -> Option<(String, Range<usize>)> {
+    let enabled = on.as_ref().is_some_and(|o| *o.get_ref());
+    match (name, enabled) {
+        (Some(name), false) => {
+            let problem = format!(
+                "`{}` does nothing without virtual_mac = true",
+                name.get_ref()
+            );
+            sink.push(
+                Some(name.span()),
+                t.key("vmac_interface"),
+                problem,
+                A_VMAC_INTERFACE,
+            );
+            None
+        }
+        (Some(name), true) => {
+            let span = name.span();
+            sink.verify(&name, t.key("vmac_interface"), A_VMAC_INTERFACE, |n| {
+                check_interface(n).map(|()| (n.clone(), span.clone()))
+            })
+        }
+        (None, true) => {
+            let span = on.map(|o| o.span()).unwrap_or_default();
+            Some((default_vmac_name(*vrid?.get_ref(), family?), span))
+        }
+        (None, false) => None,
+    }
 }
 
 fn vrid(v: &i64) -> Result<u8, String> {

@@ -198,12 +198,12 @@ pub(super) const KEEPALIVED_NAMES: &[(Scope, &str, &str)] = &[
     (
         Scope::Instance,
         "use_vmac",
-        "vipd has no virtual MAC (VMAC) support yet",
+        "vipd writes `virtual_mac = true`, and `vmac_interface = \"NAME\"` for the macvlan's name",
     ),
     (
         Scope::Instance,
         "garp_master_refresh",
-        "vipd has no periodic gratuitous ARP refresh yet",
+        "vipd calls it `garp_refresh`, a duration such as \"60s\"",
     ),
     (
         Scope::Instance,

@@ -79,6 +79,8 @@ pub const CHECK_STEP: Duration = Duration::from_millis(10);
 /// is more likely a unit slip ("60m" meant as seconds) than a plan.
 pub const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(3600);
+/// The longest `garp_refresh`: an hour, like the other periods.
+pub const MAX_GARP_REFRESH: Duration = Duration::from_secs(3600);
 /// Rise and fall are counts of consecutive results: 1..=1000.
 pub const MAX_RISE_FALL: u32 = 1000;
 /// A weight moves the priority within 1..=254, a span of 253.
@@ -146,6 +148,16 @@ pub struct InstanceConfig {
     /// leaving FAULT with its tracking healthy. At most [`MAX_PREEMPT_DELAY`]; zero whenever
     /// `preempt` is false.
     pub preempt_delay: Duration,
+    /// `garp_refresh`: a master re-announces its addresses this often; `None` (the default):
+    /// only at takeover (and once more 5 s later).
+    pub garp_refresh: Option<Duration>,
+    /// `virtual_mac = true`: the name of the macvlan that carries the RFC 9568 virtual MAC
+    /// and the virtual addresses (`vmac_interface`, default [`default_vmac_name`]).
+    pub virtual_mac: Option<String>,
+    /// RFC 9568 Accept_Mode, default true: a master accepts traffic sent to the virtual
+    /// addresses. `false` (never for an owner): a master that does not own them drops it,
+    /// all but ARP, neighbour discovery and VRRP, through nftables.
+    pub accept_mode: bool,
     /// What this instance's priority (or FAULT) depends on, in the configured order; each
     /// object at most once. Script and file names are those of [`Config`]'s trackers.
     pub track: Vec<TrackRef>,
@@ -289,6 +301,25 @@ pub struct VirtualAddress {
     pub prefix_len: u8,
 }
 
+/// The macvlan of an instance with `virtual_mac = true` and no `vmac_interface`:
+/// `vipd4.51` (IPv4) or `vipd6.51` (IPv6), at most 9 bytes.
+pub fn default_vmac_name(vrid: u8, family: Family) -> String {
+    match family {
+        Family::V4 => format!("vipd4.{vrid}"),
+        Family::V6 => format!("vipd6.{vrid}"),
+    }
+}
+
+/// RFC 9568 section 7.3: the virtual router MAC address, 00-00-5E-00-01-{VRID} for IPv4 and
+/// 00-00-5E-00-02-{VRID} for IPv6.
+pub fn virtual_mac_address(vrid: u8, family: Family) -> [u8; 6] {
+    let kind = match family {
+        Family::V4 => 0x01,
+        Family::V6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, kind, vrid]
+}
+
 impl VirtualAddress {
     pub fn family(&self) -> Family {
         Family::of(&self.addr)
@@ -385,8 +416,8 @@ impl Config {
     }
 }
 
-/// `web (eth0 vrid 51 v3 ipv4, 1 address)`, with `, 2 tracked` when it tracks anything and
-/// `, 1 notify command` when it has any.
+/// `web (eth0 vrid 51 v3 ipv4, 1 address)`, with `, 2 tracked` when it tracks anything,
+/// `, 1 notify command` when it has any and `, virtual MAC on vipd4.51` with a virtual MAC.
 fn instance_summary(i: &InstanceConfig) -> String {
     let tracked = match i.track.len() {
         0 => String::new(),
@@ -396,8 +427,12 @@ fn instance_summary(i: &InstanceConfig) -> String {
         Some(n) => format!(", {n}"),
         None => String::new(),
     };
+    let vmac = match &i.virtual_mac {
+        Some(name) => format!(", virtual MAC on {name}"),
+        None => String::new(),
+    };
     format!(
-        "{} ({} vrid {} v{} {}, {}{tracked}{notify})",
+        "{} ({} vrid {} v{} {}, {}{tracked}{notify}{vmac})",
         i.name,
         i.interface,
         i.vrid,

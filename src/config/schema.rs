@@ -18,8 +18,9 @@ use super::global::{
     A_GLOBAL, A_GROUP, A_METRICS_LISTEN, A_ROUTER_ID, A_SCRIPT_USER, A_SOCKET, RawGlobal,
 };
 use super::instance::{
-    A_AUTH_PASS, A_CHECKSUM, A_INSTANCES, A_NAME, A_PEER, A_PEERS, A_PREEMPT, A_PREEMPT_DELAY,
-    A_PRIORITY, A_VERSION, A_VIP, A_VIPS, A_VRID, RawInstance,
+    A_ACCEPT_MODE, A_AUTH_PASS, A_CHECKSUM, A_GARP_REFRESH, A_INSTANCES, A_NAME, A_PEER, A_PEERS,
+    A_PREEMPT, A_PREEMPT_DELAY, A_PRIORITY, A_VERSION, A_VIP, A_VIPS, A_VIRTUAL_MAC,
+    A_VMAC_INTERFACE, A_VRID, RawInstance,
 };
 use super::keepalived::hint;
 use super::notify::{A_NOTIFY, A_NOTIFY_TIMEOUT};
@@ -56,6 +57,10 @@ pub(super) fn allowed_for(key: &str, element: bool) -> Option<&'static str> {
         ("instance.auth_pass", _) => A_AUTH_PASS,
         ("instance.checksum_ipv4_pseudo_header", _) => A_CHECKSUM,
         ("instance.preempt_delay", _) => A_PREEMPT_DELAY,
+        ("instance.garp_refresh", _) => A_GARP_REFRESH,
+        ("instance.virtual_mac", _) => A_VIRTUAL_MAC,
+        ("instance.vmac_interface", _) => A_VMAC_INTERFACE,
+        ("instance.accept_mode", _) => A_ACCEPT_MODE,
         ("instance.track", false) => A_TRACKS,
         ("instance.track", true) => A_TRACK_ENTRY,
         ("instance.track.script", _) => A_SCRIPT_REF,

@@ -6,7 +6,7 @@
 //! The frames are not padded to the 60-byte Ethernet minimum: the captured keepalived
 //! frames are not either (on a real NIC the driver or hardware pads short frames).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pnet_packet::MutablePacket;
 use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, MutableArpPacket};
@@ -18,9 +18,14 @@ use pnet_packet::icmpv6::{self, Icmpv6Code, Icmpv6Packet, Icmpv6Types};
 use pnet_packet::ip::IpNextHeaderProtocols;
 use pnet_packet::ipv6::MutableIpv6Packet;
 
+use crate::protocol::packet::{HOP_LIMIT, IPPROTO_VRRP, internet_checksum};
+
 const ETHERNET_HEADER_LEN: usize = 14;
 const ARP_IPV4_LEN: usize = 28;
 const IPV6_HEADER_LEN: usize = 40;
+const IPV4_HEADER_LEN: usize = 20;
+/// RFC 2474 class selector 6 (network control), what routers mark VRRP with.
+const TOS_NETWORK_CONTROL: u8 = 0xc0;
 /// ICMPv6 header (4) + flags/reserved (4) + target address (16).
 const NA_LEN: usize = 24;
 /// Target link-layer address option: type, length (in units of 8 bytes), 6-byte MAC.
@@ -130,6 +135,53 @@ pub fn unsolicited_na(mac: [u8; 6], src: Ipv6Addr, vip: Ipv6Addr, router: bool) 
     frame
 }
 
+/// An advert as a whole Ethernet frame from `mac` (the virtual MAC) to the VRRP group of
+/// `dst`'s family, written into `frame` (cleared first, so a reused buffer allocates
+/// nothing once warm): what a raw IP socket would send, with the source MAC chosen. IPv4:
+/// TOS 0xc0, TTL 255, DF, checksummed; IPv6: hop limit 255. `false` (and nothing written)
+/// when `dst` is not multicast or the families differ: unicast needs the neighbour table.
+pub fn advert_frame(
+    frame: &mut Vec<u8>,
+    mac: [u8; 6],
+    src: IpAddr,
+    dst: IpAddr,
+    payload: &[u8],
+) -> bool {
+    frame.clear();
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) if dst.is_multicast() => {
+            let o = dst.octets();
+            frame.extend_from_slice(&[0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]);
+            frame.extend_from_slice(&mac);
+            frame.extend_from_slice(&[0x08, 0x00]);
+            let total = (IPV4_HEADER_LEN + payload.len()) as u16;
+            let start = frame.len();
+            frame.extend_from_slice(&[0x45, TOS_NETWORK_CONTROL]);
+            frame.extend_from_slice(&total.to_be_bytes());
+            // Identification 0, Don't Fragment, TTL 255, protocol 112, checksum later.
+            frame.extend_from_slice(&[0, 0, 0x40, 0, HOP_LIMIT, IPPROTO_VRRP, 0, 0]);
+            frame.extend_from_slice(&src.octets());
+            frame.extend_from_slice(&dst.octets());
+            let checksum = internet_checksum(&frame[start..]);
+            frame[start + 10..start + 12].copy_from_slice(&checksum.to_be_bytes());
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) if dst.is_multicast() => {
+            let o = dst.octets();
+            frame.extend_from_slice(&[0x33, 0x33, o[12], o[13], o[14], o[15]]);
+            frame.extend_from_slice(&mac);
+            frame.extend_from_slice(&[0x86, 0xdd]);
+            frame.extend_from_slice(&[0x60, 0, 0, 0]);
+            frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+            frame.extend_from_slice(&[IPPROTO_VRRP, HOP_LIMIT]);
+            frame.extend_from_slice(&src.octets());
+            frame.extend_from_slice(&dst.octets());
+        }
+        _ => return false,
+    }
+    frame.extend_from_slice(payload);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +242,42 @@ mod tests {
             icmp.get_checksum()
         );
         assert_ne!(icmp.get_checksum(), 0);
+    }
+
+    #[test]
+    fn advert_frames_from_the_virtual_mac() {
+        use pnet_packet::ipv4::{Ipv4Packet, checksum};
+        let vmac = [0, 0, 0x5e, 0, 1, 51];
+        let payload = [0x31, 51, 100, 1, 0, 10, 0, 0, 10, 0, 0, 50];
+        let mut frame = Vec::new();
+        let src = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        let dst = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
+        assert!(advert_frame(&mut frame, vmac, src, dst, &payload));
+        let eth = EthernetPacket::new(&frame).unwrap();
+        assert_eq!(eth.get_destination().octets(), [1, 0, 0x5e, 0, 0, 18]);
+        assert_eq!(eth.get_source().octets(), vmac);
+        assert_eq!(eth.get_ethertype(), EtherTypes::Ipv4);
+        let ip = Ipv4Packet::new(eth.payload()).unwrap();
+        assert_eq!((ip.get_ttl(), ip.get_dscp() << 2), (255, 0xc0));
+        assert_eq!(ip.get_next_level_protocol().0, 112);
+        assert_eq!(ip.get_checksum(), checksum(&ip));
+        assert_eq!(ip.get_total_length() as usize, 20 + payload.len());
+        assert_eq!(ip.payload(), payload);
+
+        let src = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2));
+        let dst = IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12));
+        assert!(advert_frame(&mut frame, vmac, src, dst, &payload));
+        let eth = EthernetPacket::new(&frame).unwrap();
+        assert_eq!(eth.get_destination().octets(), [0x33, 0x33, 0, 0, 0, 0x12]);
+        let ip = Ipv6Packet::new(eth.payload()).unwrap();
+        assert_eq!((ip.get_hop_limit(), ip.get_next_header().0), (255, 112));
+        assert_eq!(ip.get_payload_length() as usize, payload.len());
+        assert_eq!(ip.payload(), payload);
+
+        let unicast = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3));
+        let v4 = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        assert!(!advert_frame(&mut frame, vmac, v4, unicast, &payload));
+        assert!(frame.is_empty());
     }
 
     #[test]

@@ -28,6 +28,12 @@ use crate::protocol::units::{Centisecs, Family, Version};
 /// Announcements are repeated once after this, so hosts whose neighbour entry was locked
 /// (Linux locktime) during the first burst follow too.
 pub const ANNOUNCE_REPEAT_AFTER: Duration = Duration::from_secs(5);
+/// Gratuitous ARPs or unsolicited NAs per address in a takeover announcement (and its
+/// repeat, and after a split brain): one lost frame must not leave a host behind.
+pub const ANNOUNCE_BURST: u8 = 5;
+/// Frames per address in a `garp_refresh` announcement: it only keeps tables warm (as
+/// keepalived's `garp_master_refresh_repeat` 1 does).
+pub const REFRESH_BURST: u8 = 1;
 /// How often a peer's different address list is reported per instance.
 const MISMATCH_EVERY: Duration = Duration::from_secs(60);
 /// How often adverts from another agent on this host are reported per instance.
@@ -64,6 +70,24 @@ pub struct InstanceSpec {
     pub preempt_delay: Duration,
     pub addresses: Vec<VirtualAddress>,
     pub track: Vec<TrackUse>,
+    /// A master re-announces its addresses this often; `None`: only at takeover (and the
+    /// repeat [`ANNOUNCE_REPEAT_AFTER`] later).
+    #[serde(default)]
+    pub garp_refresh: Option<Duration>,
+    /// `virtual_mac = true`: the name of the macvlan (on `interface`) that carries the
+    /// virtual MAC and the addresses. The node asks for it ([`Output::CreateVmac`]), keeps it
+    /// up only while master ([`Output::SetVmacUp`]) and deletes it when the instance leaves.
+    #[serde(default)]
+    pub vmac: Option<String>,
+    /// RFC 9568 Accept_Mode. `false`: while master (never an owner), traffic to the
+    /// addresses other than ARP, ND and VRRP is dropped ([`Output::AcceptFilter`]).
+    #[serde(default = "accepts")]
+    pub accept_mode: bool,
+}
+
+/// The default Accept_Mode (a master accepts traffic to its addresses).
+fn accepts() -> bool {
+    true
 }
 
 /// One entry of an instance's `track` list.
@@ -107,7 +131,7 @@ fn interface_names<'a>(
     tracks: impl Iterator<Item = &'a TrackSpec>,
 ) -> Vec<String> {
     let mut names: Vec<String> = instances
-        .map(|i| i.interface.clone())
+        .flat_map(|i| std::iter::once(i.interface.clone()).chain(i.vmac.clone()))
         .chain(
             tracks
                 .filter(|t| t.kind == Kind::Interface)
@@ -152,6 +176,9 @@ impl From<&Config> for Spec {
                 preempt: c.preempt,
                 preempt_delay: c.preempt_delay,
                 addresses: c.virtual_addresses.clone(),
+                garp_refresh: c.garp_refresh,
+                vmac: c.virtual_mac.clone(),
+                accept_mode: c.accept_mode,
                 track: c
                     .track
                     .iter()
@@ -272,11 +299,40 @@ pub enum Output {
         ifindex: u32,
         address: VirtualAddress,
     },
-    /// Gratuitous ARP / unsolicited NA for the instance's addresses from `mac`.
+    /// Gratuitous ARP / unsolicited NA for the instance's addresses from `mac`, `count`
+    /// frames per address.
     Announce {
         instance: InstanceId,
         ifindex: u32,
         mac: [u8; 6],
+        count: u8,
+    },
+    /// Create the instance's macvlan `name` (mode bridge) on interface `parent` with `mac`,
+    /// admin down, in place of any macvlan of that name vipd made before (a crashed run's,
+    /// or one on a parent that went away), and report it as an [`Input::Link`].
+    CreateVmac {
+        instance: InstanceId,
+        name: String,
+        parent: u32,
+        mac: [u8; 6],
+    },
+    /// Accept_Mode off: drop traffic to these addresses on this host, all but ARP, neighbour
+    /// discovery and VRRP, in place of what this instance asked for before (empty: nothing).
+    AcceptFilter {
+        instance: InstanceId,
+        drop: Vec<IpAddr>,
+    },
+    /// Delete the instance's macvlan (the addresses on it go with it).
+    DeleteVmac {
+        instance: InstanceId,
+        name: String,
+    },
+    /// Bring the macvlan up (a master, before its addresses go on it) or down (anything
+    /// else: a down macvlan sends nothing, so no switch learns the virtual MAC at a backup).
+    SetVmacUp {
+        instance: InstanceId,
+        ifindex: u32,
+        up: bool,
     },
     /// Run the script, read the file or look for the process; answer with [`Input::Check`].
     Check {
@@ -340,6 +396,12 @@ pub enum Event {
     HostAddress {
         instance: String,
         address: VirtualAddress,
+    },
+    /// The instance's macvlan disappeared under the agent (deleted by someone else); it is
+    /// being created again.
+    VmacVanished {
+        instance: String,
+        name: String,
     },
     /// An address vanished under a master; it is being added again.
     AddressVanished {
@@ -470,6 +532,12 @@ struct Instance {
     /// Addresses vipd added for this instance (ifindex, address): the only ones it removes.
     held: Vec<(u32, VirtualAddress)>,
     announce_at: Option<Duration>,
+    /// The next `garp_refresh` announcement, while master.
+    refresh_at: Option<Duration>,
+    /// Its macvlan was asked for and has not been reported yet.
+    vmac_asked: bool,
+    /// What the macvlan was last told: up (true) or down.
+    vmac_up: bool,
     /// Since when it has been master.
     master_since: Option<Duration>,
     /// Since when it has been out of FAULT with every tracker healthy.
@@ -501,6 +569,9 @@ impl Instance {
             },
             held: Vec::new(),
             announce_at: None,
+            refresh_at: None,
+            vmac_asked: false,
+            vmac_up: false,
             master_since: None,
             ready_since: None,
             counters: Counters::default(),
@@ -697,6 +768,7 @@ impl Node {
         [
             inst.fsm.poll_timeout(),
             inst.announce_at,
+            inst.refresh_at,
             Node::preempt_due(inst),
         ]
         .into_iter()
@@ -739,8 +811,18 @@ impl Node {
                 self.fsm_timeout(now, i);
             }
             if self.instances[i].announce_at.is_some_and(|t| t <= now) {
+                // The repeat arms nothing (through `announce` it would re-arm itself, and
+                // a master would announce every 5 s for as long as it lasts).
                 self.instances[i].announce_at = None;
-                self.announce(now, i);
+                self.emit_announce(i, ANNOUNCE_BURST);
+            }
+            if let Some(due) = self.instances[i].refresh_at.filter(|t| *t <= now) {
+                let inst = &mut self.instances[i];
+                // Anchored to the schedule, but never a burst after a stall.
+                let every = inst.spec.garp_refresh.unwrap_or(ANNOUNCE_REPEAT_AFTER);
+                let next = due + every;
+                inst.refresh_at = Some(if next > now { next } else { now + every });
+                self.emit_announce(i, REFRESH_BURST);
             }
             if Node::preempt_due(&self.instances[i]).is_some_and(|t| t <= now) {
                 self.reconcile(now, i);
@@ -799,7 +881,14 @@ impl Node {
             }
         }
         for i in 0..self.instances.len() {
-            if self.instances[i].spec.interface != name || self.instances[i].retired {
+            if self.instances[i].retired {
+                continue;
+            }
+            if self.instances[i].spec.vmac.as_deref() == Some(name.as_str()) {
+                self.on_vmac_link(now, i, before, after);
+                continue;
+            }
+            if self.instances[i].spec.interface != name {
                 continue;
             }
             if before != after && self.instances[i].told.is_some() {
@@ -814,11 +903,104 @@ impl Node {
                 );
             }
             self.instances[i].usable = self.usable_address(i);
+            if before != after && after.is_some() && self.instances[i].spec.vmac.is_some() {
+                // A new parent (it appeared, or another interface took its name): the
+                // macvlan goes on it, before the instance may become master through it.
+                self.create_vmac(i);
+            }
             self.reconcile(now, i);
             if self.instances[i].fsm.state() == State::Master {
                 self.ensure_addresses(i);
             }
         }
+    }
+
+    /// The macvlan of instance `i` was reported (`before`/`after`: its index, if any).
+    fn on_vmac_link(
+        &mut self,
+        now: Duration,
+        i: InstanceId,
+        before: Option<u32>,
+        after: Option<u32>,
+    ) {
+        let inst = &mut self.instances[i];
+        let Some(name) = inst.spec.vmac.clone() else {
+            return;
+        };
+        match after {
+            None => {
+                inst.vmac_up = false;
+                // Whatever was on it went with it.
+                inst.held.clear();
+                if before.is_none() {
+                    // Never there, or asked for and not made: asking again would loop.
+                    return;
+                }
+                let parent_there = self.links.contains_key(&inst.spec.interface);
+                if parent_there && !inst.vmac_asked {
+                    self.out.push_back(Output::Event(Event::VmacVanished {
+                        instance: inst.spec.name.clone(),
+                        name,
+                    }));
+                    self.create_vmac(i);
+                }
+            }
+            Some(_) => {
+                let fresh = before != after;
+                if fresh {
+                    inst.vmac_asked = false;
+                    inst.vmac_up = false;
+                }
+                if inst.fsm.state() == State::Master {
+                    self.ensure_addresses(i);
+                    if fresh {
+                        // The addresses arrived late (or again): so do their announcements.
+                        self.announce(now, i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ask for instance `i`'s macvlan on its parent as it is now. Until the new one is
+    /// reported the node knows none: nothing may go on the one it replaces.
+    fn create_vmac(&mut self, i: InstanceId) {
+        let inst = &mut self.instances[i];
+        let (Some(name), Some(parent)) = (
+            inst.spec.vmac.clone(),
+            self.links.get(&inst.spec.interface).map(|s| s.index),
+        ) else {
+            return;
+        };
+        self.links.remove(&name);
+        inst.held.clear();
+        inst.vmac_asked = true;
+        inst.vmac_up = false;
+        self.out.push_back(Output::CreateVmac {
+            instance: i,
+            mac: crate::config::virtual_mac_address(inst.spec.vrid, inst.spec.family),
+            name,
+            parent,
+        });
+    }
+
+    /// The instance leaves for good (shutdown, reload): its macvlan goes.
+    fn delete_vmac(&mut self, i: InstanceId) {
+        let inst = &mut self.instances[i];
+        let Some(name) = inst.spec.vmac.clone() else {
+            return;
+        };
+        inst.vmac_asked = false;
+        inst.vmac_up = false;
+        self.links.remove(&name);
+        self.out.push_back(Output::DeleteVmac { instance: i, name });
+    }
+
+    /// The interface the instance's addresses live on: its macvlan, or its interface.
+    fn address_link(&self, i: InstanceId) -> Option<&IfState> {
+        let spec = &self.instances[i].spec;
+        self.links
+            .get(spec.vmac.as_ref().unwrap_or(&spec.interface))
     }
 
     fn on_start(&mut self, now: Duration) {
@@ -903,7 +1085,8 @@ impl Node {
             // added before (then it stays held).
             return;
         }
-        let Some(state) = self.links.get_mut(&inst.spec.interface) else {
+        let on = inst.spec.vmac.as_ref().unwrap_or(&inst.spec.interface);
+        let Some(state) = self.links.get_mut(on) else {
             return;
         };
         if inst.fsm.state() != State::Master {
@@ -973,8 +1156,10 @@ impl Node {
             self.feed(now, i, FsmEvent::Shutdown, None);
             // Whatever the state machine thought, nothing vipd added outlives it.
             self.remove_held(i);
+            self.delete_vmac(i);
             let inst = &mut self.instances[i];
             inst.announce_at = None;
+            inst.refresh_at = None;
             inst.ready_since = None;
         }
         for t in &mut self.tracks {
@@ -1215,6 +1400,7 @@ impl Node {
     fn execute(&mut self, now: Duration, i: InstanceId, reason: Option<Reason>) {
         let mut actions = std::mem::take(&mut self.actions);
         let mut moved = None;
+        let mut lift_filter = false;
         for action in actions.drain(..) {
             match action {
                 Action::SendAdvert { priority } => {
@@ -1247,6 +1433,21 @@ impl Node {
                     if to != State::Master {
                         inst.announce_at = None;
                     }
+                    if !inst.spec.accept_mode && inst.spec.priority != OWNER_PRIORITY {
+                        // Before the addresses go on at a takeover, after they went at a
+                        // release (below): they never accept traffic in between.
+                        if to == State::Master {
+                            let drop = inst.spec.addresses.iter().map(|a| a.addr).collect();
+                            self.out
+                                .push_back(Output::AcceptFilter { instance: i, drop });
+                        } else if from == State::Master {
+                            lift_filter = true;
+                        }
+                    }
+                    inst.refresh_at = match (to, inst.spec.garp_refresh) {
+                        (State::Master, Some(every)) => Some(now + every),
+                        _ => None,
+                    };
                     self.out.push_back(Output::Event(Event::StateChange {
                         instance: inst.spec.name.clone(),
                         from,
@@ -1269,6 +1470,12 @@ impl Node {
             }
         }
         self.actions = actions;
+        if lift_filter {
+            self.out.push_back(Output::AcceptFilter {
+                instance: i,
+                drop: Vec::new(),
+            });
+        }
         if let Some((from, to)) = moved {
             self.follow_group(now, i, from, to);
         }
@@ -1310,11 +1517,33 @@ impl Node {
     /// back, and said so.
     fn ensure_addresses(&mut self, i: InstanceId) {
         let inst = &mut self.instances[i];
-        let Some(state) = self.links.get(&inst.spec.interface) else {
+        let on = inst.spec.vmac.as_ref().unwrap_or(&inst.spec.interface);
+        let Some(state) = self.links.get(on) else {
+            if inst.spec.vmac.is_some() && !inst.vmac_asked {
+                self.create_vmac(i);
+            }
             return;
         };
+        // With a virtual MAC an address the host itself has on the parent (an owner's)
+        // stays there, and is not added twice.
+        let parent = self.links.get(&inst.spec.interface);
+        let hosts = |addr: IpAddr| {
+            inst.spec.vmac.is_some()
+                && parent.is_some_and(|p| p.addrs.iter().any(|a| a.addr == addr && !a.by_vipd))
+        };
+        if inst.spec.vmac.is_some() && !inst.vmac_up {
+            inst.vmac_up = true;
+            self.out.push_back(Output::SetVmacUp {
+                instance: i,
+                ifindex: state.index,
+                up: true,
+            });
+        }
         for address in &inst.spec.addresses {
             let held = inst.held.iter().any(|(_, a)| a == address);
+            if hosts(address.addr) {
+                continue;
+            }
             match state.addrs.iter().find(|a| a.addr == address.addr) {
                 Some(found) if found.by_vipd && !held => inst.held.push((state.index, *address)),
                 Some(_) => {}
@@ -1339,13 +1568,24 @@ impl Node {
         for (ifindex, address) in std::mem::take(&mut self.instances[i].held) {
             self.remove_address(i, ifindex, address);
         }
+        if self.instances[i].vmac_up {
+            self.instances[i].vmac_up = false;
+            if let Some(ifindex) = self.address_link(i).map(|s| s.index) {
+                self.out.push_back(Output::SetVmacUp {
+                    instance: i,
+                    ifindex,
+                    up: false,
+                });
+            }
+        }
     }
 
     fn remove_address(&mut self, i: InstanceId, ifindex: u32, address: VirtualAddress) {
         // The kernel's own report follows; until then the view must not offer the address
         // for adoption by a quick retake (it would never be added again).
-        let interface = &self.instances[i].spec.interface;
-        if let Some(state) = self.links.get_mut(interface) {
+        let spec = &self.instances[i].spec;
+        let on = spec.vmac.as_ref().unwrap_or(&spec.interface);
+        if let Some(state) = self.links.get_mut(on) {
             state.addrs.retain(|a| a.addr != address.addr);
         }
         self.out.push_back(Output::RemoveAddress {
@@ -1358,6 +1598,10 @@ impl Node {
     /// At start: an address carrying vipd's tag is a crashed run's leftover (two hosts would
     /// answer for it): removed. One without the tag is the host's: never touched.
     fn remove_leftovers(&mut self, i: InstanceId) {
+        if self.instances[i].spec.vmac.is_some() {
+            self.replace_vmac(i);
+            return;
+        }
         let inst = &self.instances[i];
         let Some(state) = self.links.get(&inst.spec.interface) else {
             return;
@@ -1396,24 +1640,51 @@ impl Node {
         }
     }
 
+    /// At start (and when a reload adds it), a virtual-MAC instance gets a fresh macvlan:
+    /// one of that name a crashed run left goes, and its addresses with it.
+    fn replace_vmac(&mut self, i: InstanceId) {
+        let inst = &self.instances[i];
+        if let Some(old) = inst.spec.vmac.as_ref().and_then(|n| self.links.get(n)) {
+            let instance = inst.spec.name.clone();
+            for a in old.addrs.iter().filter(|a| a.by_vipd) {
+                let address = VirtualAddress {
+                    addr: a.addr,
+                    prefix_len: a.prefix_len,
+                };
+                self.out.push_back(Output::Event(Event::LeftoverRemoved {
+                    instance: instance.clone(),
+                    address,
+                }));
+            }
+        }
+        self.create_vmac(i);
+    }
+
     fn announce(&mut self, now: Duration, i: InstanceId) {
         self.timers.mark(i);
-        let inst = &mut self.instances[i];
-        let Some(state) = self.links.get(&inst.spec.interface) else {
+        if !self.emit_announce(i, ANNOUNCE_BURST) {
             return;
-        };
-        let Some(mac) = state.mac else {
-            return;
-        };
-        self.out.push_back(Output::Announce {
-            instance: i,
-            ifindex: state.index,
-            mac,
-        });
+        }
         // The first burst arms one repeat; the repeat arms nothing.
+        let inst = &mut self.instances[i];
         if inst.announce_at.is_none() && inst.fsm.state() == State::Master {
             inst.announce_at = Some(now + ANNOUNCE_REPEAT_AFTER);
         }
+    }
+
+    /// Announce instance `i`'s addresses from where they live; false if they cannot be
+    /// (no such interface now, or no MAC).
+    fn emit_announce(&mut self, i: InstanceId, count: u8) -> bool {
+        let Some((ifindex, Some(mac))) = self.address_link(i).map(|s| (s.index, s.mac)) else {
+            return false;
+        };
+        self.out.push_back(Output::Announce {
+            instance: i,
+            ifindex,
+            mac,
+            count,
+        });
+        true
     }
 
     /// The address instance `i` can speak from, if its interface can carry VRRP now: the

@@ -507,7 +507,12 @@ impl Lan {
                 | Output::Check { .. }
                 | Output::Notify { .. }
                 | Output::Event(_)
-                | Output::Reloaded { .. } => {}
+                | Output::Reloaded { .. }
+                // No virtual MAC or accept_mode filter in these simulations.
+                | Output::CreateVmac { .. }
+                | Output::DeleteVmac { .. }
+                | Output::SetVmacUp { .. }
+                | Output::AcceptFilter { .. } => {}
             }
             self.trace.push(self.now, Rec::Output(i, out));
         }
@@ -770,6 +775,9 @@ pub fn node_spec(version: Version, r: &RouterSpec, vip: IpAddr) -> Spec {
                 track: 0,
                 weight: 1,
             }],
+            garp_refresh: None,
+            vmac: None,
+            accept_mode: true,
         }],
         tracks: vec![TrackSpec {
             name: "priority".into(),

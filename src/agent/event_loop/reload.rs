@@ -155,7 +155,10 @@ impl Agent {
             ..ReloadOutcome::default()
         };
         let prepared = match config::load(path) {
-            Ok(config) => self.prepare(config),
+            Ok(config) => match self.check_vmac_names(&config).await {
+                Ok(()) => self.prepare(config),
+                Err(errors) => Err(errors.lines().map(str::to_owned).collect()),
+            },
             Err(errors) => Err(errors.iter().map(ToString::to_string).collect()),
         };
         let mut prepared = match prepared {

@@ -13,6 +13,7 @@ mod notify;
 mod schema;
 mod sync_group;
 mod track;
+mod vmac;
 
 pub(super) use super::checks::{A_ARG, A_DURATION, A_INTERFACE};
 pub(super) use super::errors::MAX_LISTED_ERRORS;

@@ -104,7 +104,7 @@ fn known_keys_come_from_the_raw_structs() {
         ]
     );
     let instance = Scope::Instance.known_keys();
-    assert_eq!(instance.len(), 18, "{instance:?}");
+    assert_eq!(instance.len(), 22, "{instance:?}");
     assert_eq!(instance.first(), Some(&"name"));
     assert_eq!(
         instance.last(),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Group, GroupSpec, Instance, InstanceId, InstanceSpec, Node, Output, Spec, TrackId};
 use super::{TrackSpec, Tracker};
-use crate::protocol::fsm::{Event as FsmEvent, Reason, State};
+use crate::protocol::fsm::{Event as FsmEvent, OWNER_PRIORITY, Reason, State};
 use crate::protocol::track::Kind;
 
 /// What a reload did to one instance.
@@ -78,8 +78,11 @@ pub struct ReloadSummary {
 
 /// Whether two specs describe the same virtual router (what the wire and the kernel see
 /// of it), so that the one can become the other in place.
+/// A different macvlan (`virtual_mac`, `vmac_interface`) is another router too: its MAC and
+/// the interface its addresses live on change.
 pub fn same_router(a: &InstanceSpec, b: &InstanceSpec) -> bool {
-    (&a.interface, a.vrid, a.family, a.version) == (&b.interface, b.vrid, b.family, b.version)
+    (&a.interface, a.vrid, a.family, a.version, &a.vmac)
+        == (&b.interface, b.vrid, b.family, b.version, &b.vmac)
 }
 
 /// Whether two tracker specs watch the same thing (so its history carries over).
@@ -253,8 +256,10 @@ impl Node {
     fn retire(&mut self, now: Duration, i: InstanceId) {
         self.feed(now, i, FsmEvent::Shutdown, Some(Reason::Removed));
         self.remove_held(i);
+        self.delete_vmac(i);
         let inst = &mut self.instances[i];
         inst.announce_at = None;
+        inst.refresh_at = None;
         inst.ready_since = None;
         inst.master_since = None;
         inst.retired = true;
@@ -268,6 +273,28 @@ impl Node {
         }
         if self.instances[i].spec.addresses != old.addresses {
             self.apply_addresses(now, i);
+        }
+        let inst = &mut self.instances[i];
+        let spec = &inst.spec;
+        if inst.fsm.state() == State::Master
+            && spec.priority != OWNER_PRIORITY
+            && (spec.accept_mode != old.accept_mode
+                || (!spec.accept_mode && spec.addresses != old.addresses))
+        {
+            let drop = if spec.accept_mode {
+                Vec::new()
+            } else {
+                spec.addresses.iter().map(|a| a.addr).collect()
+            };
+            self.out
+                .push_back(Output::AcceptFilter { instance: i, drop });
+        }
+        if inst.spec.garp_refresh != old.garp_refresh {
+            // From now on, at the new period (or never).
+            inst.refresh_at = match (inst.fsm.state(), inst.spec.garp_refresh) {
+                (State::Master, Some(every)) => Some(now + every),
+                _ => None,
+            };
         }
         // Priority, tracking and preempt: brought in line as after any other change.
         self.reconcile(now, i);
