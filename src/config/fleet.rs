@@ -112,8 +112,63 @@ pub fn check(hosts: &[HostFile]) -> Vec<Finding> {
         compare_priorities(&router, members, &mut findings);
         compare_peers(&router, members, &mut findings);
     }
+    compare_groups(hosts, &mut findings);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
+}
+
+/// A sync group moves its members together, so two hosts' groups over the same routers must
+/// rank the hosts the same way on every member. Crossed (a better on one LAN, b on another)
+/// or level (a tie on one), each host keeps losing one LAN to the other and the group never
+/// settles where the priorities say.
+fn compare_groups(hosts: &[HostFile], out: &mut Vec<Finding>) {
+    let key = |i: &InstanceConfig| (i.interface.clone(), i.vrid, i.family);
+    for (x, a) in hosts.iter().enumerate() {
+        for b in &hosts[x + 1..] {
+            for group in &a.config.sync_groups {
+                let members = group
+                    .instances
+                    .iter()
+                    .filter_map(|n| a.config.instances.iter().find(|i| &i.name == n));
+                let mut better = Vec::new();
+                let mut worse = Vec::new();
+                let mut level = Vec::new();
+                for ia in members {
+                    let Some(ib) = b.config.instances.iter().find(|i| key(i) == key(ia)) else {
+                        continue;
+                    };
+                    let router = format!("vrid {} {} on {}", ia.vrid, ia.family, ia.interface);
+                    match ia.priority.cmp(&ib.priority) {
+                        std::cmp::Ordering::Greater => better.push(router),
+                        std::cmp::Ordering::Less => worse.push(router),
+                        std::cmp::Ordering::Equal => level.push(router),
+                    }
+                }
+                let problem = if !better.is_empty() && !worse.is_empty() {
+                    format!(
+                        "crossed: {} is better on {} but {} on {}; after each failure the group                          flaps between them; give one host the higher priority on every member",
+                        a.path.display(),
+                        better.join(", "),
+                        b.path.display(),
+                        worse.join(", ")
+                    )
+                } else if !level.is_empty() && better.len() + worse.len() > 0 {
+                    format!(
+                        "equal priorities on {} but not on the other members: the tie is decided                          by addresses, so the group may prefer another host there",
+                        level.join(", ")
+                    )
+                } else {
+                    continue;
+                };
+                out.push(Finding {
+                    severity: Severity::Warning,
+                    places: format!("{} and {}", a.path.display(), b.path.display()),
+                    router: format!("sync_group `{}`", group.name),
+                    problem,
+                });
+            }
+        }
+    }
 }
 
 /// What every router of one VRID must agree on, or they do not hear each other (version,
@@ -393,6 +448,34 @@ mod tests {
         assert!(problems(&[host("a", &web(150, "")), host("b", &elsewhere)]).is_empty());
         let v6 = slow.replace("10.0.0.50/24", "fe80::50/64");
         assert!(problems(&[host("a", &web(150, "")), host("b", &v6)]).is_empty());
+    }
+
+    #[test]
+    fn sync_groups_that_rank_the_hosts_differently_per_member_are_flagged() {
+        let grouped = |web: u8, db: u8| {
+            let db = web(db, "")
+                .replace("[global]\nrouter_id = \"x\"\n", "")
+                .replace("\"web\"", "\"db\"")
+                .replace("vrid = 51", "vrid = 52")
+                .replace("10.0.0.50", "10.0.0.60");
+            format!(
+                "{}{db}\n[[sync_group]]\nname = \"g\"\ninstances = [\"web\", \"db\"]\n",
+                web(web, "")
+            )
+        };
+        let p = problems(&[host("a", &grouped(150, 150)), host("b", &grouped(100, 100))]);
+        assert!(p.is_empty(), "{p:?}");
+        let p = problems(&[host("a", &grouped(150, 100)), host("b", &grouped(100, 150))]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("sync_group `g`: crossed: a.toml is better on vrid 51"),
+            "{p:?}"
+        );
+        let p = problems(&[host("a", &grouped(150, 100)), host("b", &grouped(100, 100))]);
+        assert!(
+            p.iter().any(|f| f.contains("equal priorities on vrid 52")),
+            "{p:?}"
+        );
     }
 
     #[test]
