@@ -452,15 +452,15 @@ mod tests {
 
     #[test]
     fn sync_groups_that_rank_the_hosts_differently_per_member_are_flagged() {
-        let grouped = |web: u8, db: u8| {
-            let db = web(db, "")
+        let grouped = |web_prio: u8, db_prio: u8| {
+            let db = web(db_prio, "")
                 .replace("[global]\nrouter_id = \"x\"\n", "")
                 .replace("\"web\"", "\"db\"")
                 .replace("vrid = 51", "vrid = 52")
                 .replace("10.0.0.50", "10.0.0.60");
             format!(
                 "{}{db}\n[[sync_group]]\nname = \"g\"\ninstances = [\"web\", \"db\"]\n",
-                web(web, "")
+                web(web_prio, "")
             )
         };
         let p = problems(&[host("a", &grouped(150, 150)), host("b", &grouped(100, 100))]);
