@@ -1,4 +1,4 @@
-//! The `vipd` command line: `run`, `check`, `status`, `events`.
+//! The `vipd` command line: `run`, `check`, `status`, `events`, `import-keepalived`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use clap::Parser;
 use vipd::agent::{self, control, events, logging, runner};
 use vipd::cli::{Cli, Command};
 use vipd::config;
+use vipd::import::{self, RealFiles};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,6 +17,11 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Status { socket, json } => status(&socket, json),
         Command::Events { socket, json } => follow_events(&socket, json),
+        Command::ImportKeepalived {
+            file,
+            output,
+            config_id,
+        } => import_keepalived(&file, output.as_deref(), config_id),
     }
 }
 
@@ -157,4 +163,86 @@ fn follow_events(socket: &Path, json: bool) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// keepalived's default config id: the host name up to its first dot.
+fn host_config_id() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the pointer and length describe `buf`, which outlives the call.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(buf.get(..end)?).into_owned();
+    let short = name.split('.').next().unwrap_or_default();
+    (!short.is_empty()).then(|| short.to_owned())
+}
+
+/// Exit 0 with the file written (stdout or `output`), 1 when nothing could be produced.
+fn import_keepalived(file: &Path, output: Option<&Path>, config_id: Option<String>) -> ExitCode {
+    let options = import::Options {
+        config_id: config_id.or_else(host_config_id),
+        output_name: output.map(Path::to_path_buf),
+        ..import::Options::default()
+    };
+    let result = import::import(file, &RealFiles, &options);
+    let notes = match &result {
+        Ok(imported) => &imported.notes,
+        Err(failed) => &failed.notes,
+    };
+    for n in notes {
+        eprintln!("{n}");
+    }
+    let imported = match result {
+        Ok(imported) => imported,
+        Err(failed) => {
+            for p in &failed.problems {
+                eprintln!("{p}");
+            }
+            eprintln!("{}: nothing written", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let written = match output {
+        None => {
+            print!("{}", imported.toml);
+            Ok(())
+        }
+        Some(path) => write_new(path, &imported.toml),
+    };
+    if let Err(e) = written {
+        eprintln!(
+            "{}: cannot write: {e}",
+            output.map_or("stdout".into(), |p| p.display().to_string())
+        );
+        return ExitCode::from(1);
+    }
+    let not_carried = notes_of(&imported.notes, import::NoteKind::NotCarried);
+    let remarks = notes_of(&imported.notes, import::NoteKind::Note);
+    eprintln!(
+        "{}: imported {}{}; {not_carried} not carried, {remarks} note(s)",
+        file.display(),
+        imported.config.summary(),
+        output.map_or(String::new(), |p| format!("; written to {}", p.display())),
+    );
+    ExitCode::SUCCESS
+}
+
+fn notes_of(notes: &[import::Note], kind: import::NoteKind) -> usize {
+    notes.iter().filter(|n| n.kind == kind).count()
+}
+
+/// Writes `text` to `path`; a file that does not exist yet is created with mode 0600.
+fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
 }
