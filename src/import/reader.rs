@@ -293,14 +293,13 @@ impl Reader<'_> {
             if buf.is_empty() {
                 continue;
             }
-            if buf.contains("include") {
-                let words = line_words(&buf).map_err(|e| (Some(origin), e))?;
-                if let [keyword, pattern] = words.as_slice()
-                    && INCLUDES.contains(&keyword.as_str())
-                {
-                    self.include(pattern, origin, dir, depth)?;
-                    continue;
-                }
+            // keepalived 2.2.7 takes the include's file name as written, quotes included.
+            let words: Vec<&str> = buf.split_whitespace().collect();
+            if let [keyword, pattern] = words.as_slice()
+                && INCLUDES.contains(keyword)
+            {
+                self.include(pattern, origin, dir, depth)?;
+                continue;
             }
             for piece in split_braces(&buf) {
                 let item = match piece {

@@ -201,11 +201,50 @@ fn instance(
         version = 3;
     }
     let advert_ms = advert(said.advert_us, version, node.origin, notes);
-    let preempt = said.nopreempt.is_none();
+    // keepalived 2.2.7: state MASTER without a priority makes the address owner (255); state
+    // MASTER clears nopreempt and preempt_delay, and so does priority 255 for nopreempt.
+    let master = said.state.and_then(|s| s.arg(1)) == Some("MASTER");
+    let priority = match said.priority {
+        Some(p) => p,
+        None if master => {
+            if let Some(state) = said.state {
+                notes.note(
+                    state.origin,
+                    "state MASTER without a priority: keepalived makes the instance the \
+                     address owner, priority 255, and so does the import",
+                );
+            }
+            255
+        }
+        None => 100,
+    };
+    let mut preempt = true;
+    if let Some(origin) = said.nopreempt {
+        if master || priority == 255 {
+            notes.not_carried(
+                origin,
+                format!(
+                    "nopreempt: keepalived clears it on an instance with {}",
+                    if master {
+                        "state MASTER"
+                    } else {
+                        "priority 255"
+                    }
+                ),
+            );
+        } else {
+            preempt = false;
+        }
+    }
     let mut preempt_delay_ms = 0;
-    if let Some((us, origin)) = said.preempt_delay {
+    if let Some((us, origin)) = said.preempt_delay.filter(|(us, _)| *us > 0) {
         let ms = round_to(us, 1000);
-        if !preempt {
+        if master {
+            notes.not_carried(
+                origin,
+                "preempt_delay: keepalived clears it on an instance with state MASTER",
+            );
+        } else if !preempt {
             notes.not_carried(
                 origin,
                 "preempt_delay: with nopreempt the instance never preempts, so it has no \
@@ -241,10 +280,13 @@ fn instance(
     let notify = notify(&said.notify, globals, notes);
     if let Some(state) = said.state {
         let what = match state.arg(1) {
+            Some("MASTER") if priority == 255 => {
+                "vipd has no initial state: priority 255 makes it the address owner, master at \
+                 once, as keepalived's MASTER does at 255"
+            }
             Some("MASTER") => {
-                "vipd has no initial state: the priority decides. (keepalived 2.2 takes over at \
-                 once with MASTER only at priority 255, which vipd treats as the address owner, \
-                 master at once.)"
+                "vipd has no initial state: the priority decides (keepalived 2.2 waits for the \
+                 election too, unless the priority is 255)"
             }
             Some("BACKUP") => "",
             _ => "keepalived reads an unknown state as BACKUP, which is how vipd starts",
@@ -258,7 +300,7 @@ fn instance(
         name: String::new(),
         interface,
         vrid,
-        priority: said.priority.unwrap_or(100),
+        priority,
         version,
         advert_ms,
         preempt,
