@@ -684,11 +684,9 @@ impl Trackers {
                     );
                     return None;
                 }
-                let (out, used) = self.script_outs.get_mut(i)?;
-                *used = true;
                 (
                     "script",
-                    out.name.clone(),
+                    self.script_outs.get(i)?.0.name.clone(),
                     weight,
                     e.reverse.unwrap_or(def.reverse),
                 )
@@ -726,11 +724,9 @@ impl Trackers {
                     );
                     weight = 0;
                 }
-                let (out, used) = self.file_outs.get_mut(i)?;
-                *used = true;
                 (
                     "file",
-                    out.name.clone(),
+                    self.file_outs.get(i)?.0.name.clone(),
                     weight,
                     e.reverse.unwrap_or(def.reverse),
                 )
@@ -801,6 +797,19 @@ impl Trackers {
                 format!("{kind} `{what}`: weight {weight} is outside vipd's -253..253"),
             );
             return None;
+        }
+        // Only a tracker that some entry uses is written.
+        let flag = match e.kind {
+            Kind::Script => (self.scripts.get(&e.name).and_then(|d| d.out))
+                .and_then(|i| self.script_outs.get_mut(i))
+                .map(|o| &mut o.1),
+            Kind::File => (self.files.get(&e.name).and_then(|d| d.out))
+                .and_then(|i| self.file_outs.get_mut(i))
+                .map(|o| &mut o.1),
+            Kind::Process | Kind::Interface => None,
+        };
+        if let Some(flag) = flag {
+            *flag = true;
         }
         Some(TrackOut { kind, name, weight })
     }
