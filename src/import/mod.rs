@@ -228,9 +228,10 @@ pub fn import(path: &Path, files: &dyn Files, options: &Options) -> Result<Impor
         Ok(nodes) => nodes,
         Err(fatal) => return Err(fail(fatal, read.notes)),
     };
-    let doc = convert::convert(&nodes);
-    let mut raw_notes = read.notes;
-    raw_notes.append(&mut doc.all_notes());
+    let mut doc = convert::convert(&nodes);
+    // What reading noticed (includes skipped, ~SEQ lines) belongs to no section.
+    doc.top.extend(read.notes);
+    let mut raw_notes = doc.all_notes();
     raw_notes.sort_by_key(|n| n.origin);
     let notes = resolve(raw_notes);
     let header = emit::Header {
