@@ -57,7 +57,7 @@ EOF
 	2>"$LAB_DIR/import.err" || fail "import failed: $(cat "$LAB_DIR/import.err")"
 LAB_LOGS+=("$LAB_DIR/import.err" "$LAB_DIR/b.toml")
 summary=$(tail -n 1 "$LAB_DIR/import.err")
-[[ $summary == *"imported 1 instance: VI_1 (eth0 vrid 51 v3 ipv4, 1 address, 1 tracked, 2 notify commands); 1 track script: chk_app;"* && $summary == *"; 0 not carried, 1 note(s)" ]] ||
+[[ $summary == *"imported 1 instance (VI_1), 1 track script (chk_app); written to "*"; 0 not carried, 1 note(s)" ]] ||
 	fail "unexpected import summary: $summary"
 sed -i "/^\[global\]\$/a control_socket = \"$LAB_DIR/b.sock\"" "$LAB_DIR/b.toml"
 grep -q '^priority = 100$' "$LAB_DIR/b.toml" || fail "b's priority is not the @vp line's 100"

@@ -223,10 +223,55 @@ fn import_keepalived(file: &Path, output: Option<&Path>, config_id: Option<Strin
     eprintln!(
         "{}: imported {}{}; {not_carried} not carried, {remarks} note(s)",
         file.display(),
-        imported.config.summary(),
+        import_summary(&imported.config),
         output.map_or(String::new(), |p| format!("; written to {}", p.display())),
     );
     ExitCode::SUCCESS
+}
+
+/// `2 instances (web, db), 1 track script (chk)`: counts, and at most five names of each.
+fn import_summary(c: &config::Config) -> String {
+    let part = |n: usize, what: &str, names: Vec<&str>| {
+        let shown: Vec<&str> = names.iter().take(5).copied().collect();
+        let more = names.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let plural = if n == 1 { "" } else { "s" };
+        format!("{n} {what}{plural} ({}{more})", shown.join(", "))
+    };
+    let mut parts = vec![part(
+        c.instances.len(),
+        "instance",
+        c.instances.iter().map(|i| i.name.as_str()).collect(),
+    )];
+    for (n, what, names) in [
+        (
+            c.track_scripts.len(),
+            "track script",
+            c.track_scripts
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            c.track_files.len(),
+            "track file",
+            c.track_files.iter().map(|t| t.name.as_str()).collect(),
+        ),
+        (
+            c.sync_groups.len(),
+            "sync group",
+            c.sync_groups.iter().map(|g| g.name.as_str()).collect(),
+        ),
+    ] {
+        if n > 0 {
+            parts.push(part(n, what, names));
+        }
+    }
+    parts.join(", ")
 }
 
 fn notes_of(notes: &[import::Note], kind: import::NoteKind) -> usize {

@@ -472,7 +472,7 @@ fn cli_prints_the_file_and_lists_what_is_left_behind() {
     );
     let last = run.stderr.lines().last().unwrap();
     assert!(
-        last.contains("imported 1 instance: VI_WEB") && last.contains("5 not carried"),
+        last.contains("imported 1 instance (VI_WEB), 1 track script (chk_haproxy); 5 not carried"),
         "{last}"
     );
 }

@@ -162,6 +162,8 @@ pub(super) fn normalize(path: &Path) -> PathBuf {
 
 /// How many names one `{a,b}` expansion may give, and how many files one glob may match.
 const MAX_GLOB_RESULTS: usize = 4096;
+/// How many directory entries one glob may look at.
+const MAX_GLOB_EXAMINED: usize = 100_000;
 
 /// The paths that `pattern` matches, relative to `dir` unless absolute: `*`, `?`, `[...]` in
 /// any component, `{a,b}` alternatives. Hidden names match only a component that starts with
@@ -169,6 +171,8 @@ const MAX_GLOB_RESULTS: usize = 4096;
 /// wildcards matches the path when something is there.
 pub(super) fn glob(files: &dyn Files, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
+    // Names looked at in directories, so that `/*/*/*` ends early.
+    let mut examined = 0usize;
     for alternative in expand_braces(pattern)? {
         let start = if alternative.starts_with('/') {
             PathBuf::from("/")
@@ -190,6 +194,12 @@ pub(super) fn glob(files: &dyn Files, dir: &Path, pattern: &str) -> Result<Vec<P
                 let Ok(mut names) = files.list(base) else {
                     continue;
                 };
+                examined += names.len();
+                if examined > MAX_GLOB_EXAMINED {
+                    return Err(format!(
+                        "looks at more than {MAX_GLOB_EXAMINED} names in directories"
+                    ));
+                }
                 names.sort();
                 for name in names {
                     let hidden_ok = part.starts_with('.') || !name.starts_with('.');

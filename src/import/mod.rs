@@ -54,6 +54,11 @@ pub struct Limits {
     pub line_bytes: usize,
     /// Substitutions (and condition checks) on one line.
     pub substitutions: usize,
+    /// Bytes that substitution rewrites, in all: the work it may do.
+    pub substitution_bytes: u64,
+    /// Bytes of all lines after substitution, in all: what includes and definitions may
+    /// make of the files.
+    pub text_bytes: u64,
     /// Lines that multi-line definitions make, in all.
     pub expanded_lines: usize,
     /// Statements after includes and definitions.
@@ -70,7 +75,9 @@ impl Default for Limits {
             files: 1024,
             include_depth: 16,
             line_bytes: 64 << 10,
-            substitutions: 10_000,
+            substitutions: 1_000,
+            substitution_bytes: 256 << 20,
+            text_bytes: 64 << 20,
             expanded_lines: 1_000_000,
             statements: 1_000_000,
             block_depth: 32,

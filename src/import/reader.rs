@@ -68,6 +68,10 @@ struct Reader<'a> {
     bytes: u64,
     /// Lines made by multi-line definitions so far.
     expanded: usize,
+    /// Bytes rewritten by substitution so far.
+    rewritten: u64,
+    /// Bytes of the lines read so far, after substitution.
+    text: u64,
 }
 
 /// Reads `path` and everything it includes.
@@ -89,6 +93,8 @@ pub(super) fn read(
         notes: Vec::new(),
         bytes: 0,
         expanded: 0,
+        rewritten: 0,
+        text: 0,
     };
     let result = r.file(path, 0, None);
     let read = Read {
@@ -293,6 +299,17 @@ impl Reader<'_> {
             if buf.is_empty() {
                 continue;
             }
+            self.text += buf.len() as u64;
+            if self.text > self.limits.text_bytes {
+                return Err((
+                    Some(origin),
+                    format!(
+                        "the files make more than {} bytes of text after includes and \
+                         substitution",
+                        self.limits.text_bytes
+                    ),
+                ));
+            }
             // keepalived 2.2.7 takes the include's file name as written, quotes included.
             let words: Vec<&str> = buf.split_whitespace().collect();
             if let [keyword, pattern] = words.as_slice()
@@ -428,6 +445,17 @@ impl Reader<'_> {
             }
             let name_owned = name.to_owned();
             buf.replace_range(at..at + 1 + len, &value);
+            self.rewritten += buf.len() as u64;
+            if self.rewritten > self.limits.substitution_bytes {
+                return Err((
+                    Some(origin),
+                    format!(
+                        "substitution rewrites more than {} bytes in all (definitions that \
+                         grow with each use?)",
+                        self.limits.substitution_bytes
+                    ),
+                ));
+            }
             if count > self.limits.substitutions || buf.len() > self.limits.line_bytes {
                 return Err((
                     Some(origin),

@@ -258,19 +258,21 @@ pub(super) fn shorten(s: &str, max: usize) -> String {
 }
 
 /// A printable one-line form of `s` for a message or a TOML comment: control characters
-/// escaped, at most `max` characters.
+/// escaped, at most `max` characters (then `…`). Only the part shown is looked at.
 pub(super) fn printable(s: &str, max: usize) -> String {
-    let escaped: String = s
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    shorten(&escaped, max)
+    let mut out = String::new();
+    for (count, c) in s.chars().enumerate() {
+        if count >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

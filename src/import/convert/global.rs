@@ -66,8 +66,8 @@ pub(super) fn convert(nodes: &[&Node], doc: &mut Doc) -> Globals {
                 },
                 "enable_script_security" => notes.note(
                     s.origin,
-                    "enable_script_security: vipd always refuses commands that others than \
-                     root or their owner could change, and runs them without capabilities",
+                    "enable_script_security: vipd always refuses commands that anyone but root \
+                     or their owner could change, and runs them without capabilities",
                 ),
                 "vrrp_version" => match arg.and_then(integer) {
                     Some(v @ (2 | 3)) => globals.version = v as u8,

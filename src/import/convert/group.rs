@@ -1,7 +1,7 @@
 //! `vrrp_sync_group`: vipd's `[[sync_group]]`. The group's own `track_*` lists go to each
 //! member instance's `track` list (vipd tracks per instance).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::super::tree::Node;
 use super::super::words::printable;
@@ -48,12 +48,13 @@ pub(super) fn membership<'n>(nodes: &[&'n Node], top: &mut Vec<RawNote>) -> Memb
         groups: Vec::new(),
         of: HashMap::new(),
     };
+    let mut group_names = HashSet::new();
     for node in nodes {
         let Some(name) = node.arg(1) else {
             top.not_carried(node.origin, format!("{}: no name given", quote(node)));
             continue;
         };
-        if m.groups.iter().any(|g| g.name == name) {
+        if !group_names.insert(name.to_owned()) {
             top.not_carried(
                 node.origin,
                 format!(
@@ -141,6 +142,7 @@ pub(super) fn membership<'n>(nodes: &[&'n Node], top: &mut Vec<RawNote>) -> Memb
         }
         let index = m.groups.len();
         let mut members = Vec::new();
+        let mut listed_once = HashSet::new();
         for (member, origin) in std::mem::take(&mut g.members) {
             if let Some(&other) = m.of.get(&member) {
                 let other_name = m.groups.get(other).map_or("", |o| o.name.as_str());
@@ -155,7 +157,7 @@ pub(super) fn membership<'n>(nodes: &[&'n Node], top: &mut Vec<RawNote>) -> Memb
                 );
                 continue;
             }
-            if members.iter().any(|(m, _)| *m == member) {
+            if !listed_once.insert(member.clone()) {
                 continue;
             }
             m.of.insert(member.clone(), index);
@@ -170,7 +172,7 @@ pub(super) fn membership<'n>(nodes: &[&'n Node], top: &mut Vec<RawNote>) -> Memb
 pub(super) fn convert_all(
     membership: Membership<'_>,
     carried: &Carried,
-    known: &[String],
+    known: &HashSet<String>,
     globals: &Globals,
     doc: &mut Doc,
 ) {
@@ -180,8 +182,8 @@ pub(super) fn convert_all(
         head.notes = g.notes;
         let mut instances = Vec::new();
         for (member, origin) in &g.members {
-            match carried.iter().find(|(k, _)| k == member) {
-                Some((_, vipd)) => instances.push(vipd.clone()),
+            match carried.get(member) {
+                Some(vipd) => instances.push(vipd.clone()),
                 None if known.contains(member) => head.notes.not_carried(
                     *origin,
                     format!(

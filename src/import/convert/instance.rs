@@ -26,11 +26,11 @@ pub(super) fn convert_all(
     trackers: &mut Trackers,
     membership: &Membership<'_>,
     doc: &mut Doc,
-) -> (Carried, Vec<String>) {
+) -> (Carried, HashSet<String>) {
     let mut names = Names::default();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut slots: HashMap<(String, u8, bool), String> = HashMap::new();
-    let mut carried = Vec::new();
+    let mut carried = Carried::new();
     for node in nodes {
         let name = match node.args() {
             [name] => name.clone(),
@@ -61,7 +61,7 @@ pub(super) fn convert_all(
             );
             continue;
         }
-        seen.push(name.clone());
+        seen.insert(name.clone());
         let Some(mut out) = instance(node, &name, globals, trackers, membership, &mut doc.top)
         else {
             continue;
@@ -97,7 +97,7 @@ pub(super) fn convert_all(
         }
         slots.insert(slot, vipd_name.clone());
         out.name = vipd_name.clone();
-        carried.push((name, vipd_name));
+        carried.insert(name, vipd_name);
         doc.instances.push(out);
     }
     (carried, seen)
@@ -269,13 +269,14 @@ fn instance(
     };
     let group = membership.of(name);
     let mut track: Vec<TrackOut> = Vec::new();
+    let mut tracked: HashMap<(&'static str, String), usize> = HashMap::new();
     let group_entries = group.as_ref().map_or(&[][..], |(_, e)| e);
     for e in said.tracks.iter().chain(group_entries) {
         let rule = group.as_ref().map(|(r, _)| r);
         let Some(t) = trackers.resolve(e, rule, notes) else {
             continue;
         };
-        add_track(&mut track, t, e, notes);
+        add_track(&mut track, &mut tracked, t, e, notes);
     }
     let notify = notify(&said.notify, globals, notes);
     if let Some(state) = said.state {
@@ -315,11 +316,16 @@ fn instance(
 
 /// Adds `t` to the list unless its object is tracked already. keepalived, when an instance
 /// and its group track the same object, uses the group's weight unless the instance's is 0.
-fn add_track(track: &mut Vec<TrackOut>, t: TrackOut, e: &Entry, notes: &mut Vec<RawNote>) {
-    let Some(existing) = track
-        .iter_mut()
-        .find(|x| x.kind == t.kind && x.name == t.name)
-    else {
+fn add_track(
+    track: &mut Vec<TrackOut>,
+    tracked: &mut HashMap<(&'static str, String), usize>,
+    t: TrackOut,
+    e: &Entry,
+    notes: &mut Vec<RawNote>,
+) {
+    let key = (t.kind, t.name.clone());
+    let Some(existing) = tracked.get(&key).and_then(|i| track.get_mut(*i)) else {
+        tracked.insert(key, track.len());
         track.push(t);
         return;
     };

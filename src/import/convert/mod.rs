@@ -255,5 +255,5 @@ fn top_level_reason(node: &Node) -> String {
     format!("{}: {why}", quote(node))
 }
 
-/// Instances carried over: keepalived's name, vipd's name.
-pub(super) type Carried = Vec<(String, String)>;
+/// Instances carried over: vipd's name by keepalived's.
+pub(super) type Carried = std::collections::HashMap<String, String>;

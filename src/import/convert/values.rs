@@ -1,6 +1,6 @@
 //! Values as keepalived writes them (numbers, seconds, booleans) and names as vipd wants them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::MAX_NAME_LEN;
 
@@ -76,6 +76,9 @@ pub(super) fn round_to(us: u64, unit: u64) -> u64 {
 #[derive(Default)]
 pub(super) struct Names {
     taken: HashSet<String>,
+    /// The next suffix to try for each name, so that many names that clean up the same do
+    /// not each try every suffix.
+    next: HashMap<String, usize>,
 }
 
 impl Names {
@@ -98,13 +101,13 @@ impl Names {
             base.push_str("unnamed");
         }
         let mut candidate = base.clone();
-        let mut n = 2;
+        let n = self.next.entry(base.clone()).or_insert(2);
         while self.taken.contains(&candidate) {
             let suffix = format!("-{n}");
             let keep = MAX_NAME_LEN.saturating_sub(suffix.len());
             let head: String = base.chars().take(keep).collect();
             candidate = format!("{head}{suffix}");
-            n += 1;
+            *n += 1;
         }
         self.taken.insert(candidate.clone());
         let changed = candidate != name;
