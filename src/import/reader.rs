@@ -140,7 +140,10 @@ impl Reader<'_> {
         if self.sources.len() >= self.limits.files {
             return Err((
                 from,
-                format!("more than {} files included", self.limits.files),
+                format!(
+                    "more than {} files included (the same files again and again?)",
+                    self.limits.files
+                ),
             ));
         }
         let left = self.limits.total_bytes.saturating_sub(self.bytes);
@@ -450,8 +453,8 @@ impl Reader<'_> {
                 return Err((
                     Some(origin),
                     format!(
-                        "substitution rewrites more than {} bytes in all (definitions that \
-                         grow with each use?)",
+                        "substitution rewrites more than {} bytes in all (long definitions \
+                         used very often, or definitions that grow)",
                         self.limits.substitution_bytes
                     ),
                 ));

@@ -508,6 +508,52 @@ fn include_loops_depth_and_sizes_are_bounded() {
         f.problems[0].text
     );
 
+    // Work and text made by substitution, and the number of files read.
+    let small = |limits: Limits| Options {
+        config_id: None,
+        limits,
+        output_name: None,
+    };
+    let mut files = MemFiles::new();
+    files.add(
+        MAIN,
+        format!("$A={}\n{}", "x".repeat(100), "$A $A $A\n".repeat(100)),
+    );
+    let limits = Limits {
+        substitution_bytes: 10_000,
+        ..Limits::default()
+    };
+    let f = import(Path::new(MAIN), &files, &small(limits))
+        .err()
+        .unwrap();
+    assert!(
+        f.problems[0]
+            .text
+            .contains("rewrites more than 10000 bytes")
+    );
+    // About 600 bytes rewritten per line: the 17th use line (line 18) passes 10000.
+    assert_eq!(f.problems[0].place.as_ref().unwrap().line, 18);
+    let limits = Limits {
+        text_bytes: 10_000,
+        ..Limits::default()
+    };
+    let f = import(Path::new(MAIN), &files, &small(limits))
+        .err()
+        .unwrap();
+    assert!(f.problems[0].text.contains("more than 10000 bytes of text"));
+    let mut files = MemFiles::new();
+    files
+        .add(MAIN, "include a.conf\n".repeat(10))
+        .add("/etc/keepalived/a.conf", "include b.conf\n".repeat(10))
+        .add("/etc/keepalived/b.conf", "include c.conf\n".repeat(10))
+        .add("/etc/keepalived/c.conf", "x 1\n");
+    let f = run(&files).err().unwrap();
+    assert!(
+        f.problems[0].text.contains("more than 1024 files"),
+        "{:?}",
+        f.problems
+    );
+
     // A multi-line definition that uses itself grows until the limit.
     let f = import_text("$A= \\\n$A \\\n$A\n$A\n").err().unwrap();
     assert_eq!(f.problems[0].place.as_ref().unwrap().line, 4);
