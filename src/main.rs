@@ -204,6 +204,13 @@ fn import_keepalived(file: &Path, output: Option<&Path>, config_id: Option<Strin
             return ExitCode::from(1);
         }
     };
+    if let Some(path) = output.filter(|p| is_one_of(p, &imported.sources)) {
+        eprintln!(
+            "{}: is one of the keepalived files read; nothing written",
+            path.display()
+        );
+        return ExitCode::from(1);
+    }
     let written = match output {
         None => {
             print!("{}", imported.toml);
@@ -276,6 +283,16 @@ fn import_summary(c: &config::Config) -> String {
 
 fn notes_of(notes: &[import::Note], kind: import::NoteKind) -> usize {
     notes.iter().filter(|n| n.kind == kind).count()
+}
+
+/// Whether `path` is the same file as one of `files`.
+fn is_one_of(path: &Path, files: &[std::path::PathBuf]) -> bool {
+    let Ok(path) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    files
+        .iter()
+        .any(|f| std::fs::canonicalize(f).is_ok_and(|f| f == path))
 }
 
 /// Writes `text` to `path`; a file that does not exist yet is created with mode 0600.

@@ -539,6 +539,24 @@ fn cli_exit_1_when_the_input_cannot_be_read_or_parsed() {
     );
     assert!(run.stderr.contains("no vrrp_instance could be carried"));
 
+    // The keepalived file itself is never overwritten.
+    let own = dir.join("own.conf");
+    std::fs::copy(fixture("unicast-auth"), &own).unwrap();
+    let before = std::fs::read(&own).unwrap();
+    let run = vipd(&[
+        "import-keepalived",
+        own.to_str().unwrap(),
+        "-o",
+        own.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("is one of the keepalived files read"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&own).unwrap(), before);
+
     let binary = dir.join("binary.conf");
     std::fs::write(&binary, b"global_defs {\n\x7fELF\x00\x01\x02\n").unwrap();
     let run = vipd(&["import-keepalived", binary.to_str().unwrap()]);
