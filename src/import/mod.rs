@@ -251,7 +251,6 @@ pub fn import(path: &Path, files: &dyn Files, options: &Options) -> Result<Impor
             .count(),
         notes: notes.iter().filter(|n| n.kind == NoteKind::Note).count(),
     };
-    let toml = emit::emit(&doc, &header, &|o| place(Some(o)));
     if doc.instances.is_empty() {
         return Err(Failed {
             problems: vec![Problem {
@@ -265,6 +264,7 @@ pub fn import(path: &Path, files: &dyn Files, options: &Options) -> Result<Impor
             notes,
         });
     }
+    let toml = emit::emit(&doc, &header, &|o| place(Some(o)));
     let name = (options.output_name.clone()).unwrap_or_else(|| PathBuf::from("imported.toml"));
     match config::parse(&toml, &name) {
         Ok(config) => Ok(Imported {
