@@ -13,6 +13,8 @@
 //!   sel bit 4] ++ VRRP body`
 //! * `roundtrip`: see [`run_roundtrip`].
 //! * `config`: the file's text (invalid UTF-8 is converted lossily).
+//! * `import_keepalived`: up to four keepalived files separated by a line `%%` (see
+//!   [`IMPORT_FILES`]), the first one imported.
 //!
 //! `flags` of a configured VRID (A and B; A wins if both have the same VRID):
 //! bit 0 version 2 (else 3), bit 1 IPv4 pseudo-header checksum, bit 2 auth_pass "s3cret",
@@ -27,6 +29,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use vipd::config::{self, Config};
+use vipd::import::{self, Limits, MemFiles, NoteKind, Options};
 use vipd::protocol::packet::{
     self, Advert, AdvertOut, DropKind, Expect, HEADER_LEN, PseudoHeader, RxMeta, encode,
     split_ipv4, validate,
@@ -998,4 +1001,114 @@ fn check_config_ok(c: &Config) {
         );
     }
     let _ = c.summary();
+}
+
+// ------------------------------------------------------------------------------------------
+// import_keepalived: keepalived files in, a vipd configuration (or problems with places) out.
+
+/// Where the parts of an `import_keepalived` input go: the first is imported; the others can
+/// be reached with `include conf.d/*.conf` or `include ../other.conf` from conf.d.
+pub const IMPORT_FILES: [&str; 4] = [
+    "/etc/keepalived/keepalived.conf",
+    "/etc/keepalived/conf.d/a.conf",
+    "/etc/keepalived/conf.d/b.conf",
+    "/etc/keepalived/other.conf",
+];
+
+/// Splits `data` at lines `%%` into the files of [`IMPORT_FILES`] and imports the first.
+pub fn run_import(data: &[u8]) {
+    let (files, lines) = import_files(data);
+    check_import(&files, &lines);
+}
+
+/// The files of an `import_keepalived` input, and each one's line count.
+pub fn import_files(data: &[u8]) -> (MemFiles, Vec<(&'static str, usize)>) {
+    let mut files = MemFiles::new();
+    let mut lines = Vec::new();
+    let mut rest = data;
+    for name in IMPORT_FILES {
+        let (part, next) = match find(rest, b"\n%%\n") {
+            Some(at) => (&rest[..at + 1], &rest[at + 4..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        files.add(name, part.to_vec());
+        lines.push((name, part.split(|b| *b == b'\n').count()));
+        rest = next;
+        if rest.is_empty() {
+            break;
+        }
+    }
+    (files, lines)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The import of [`IMPORT_FILES`]`[0]` never panics; a file it produces loads with vipd's
+/// loader (into the same configuration) and satisfies the loader's invariants; a failure has
+/// a problem; every place names a file that was given, at a line it has (`lines`: each
+/// file's line count).
+pub fn check_import(files: &MemFiles, lines: &[(&str, usize)]) {
+    // Smaller limits than the command's, so that a fuzzer spends its time on meaning.
+    let options = Options {
+        config_id: Some("lb1".to_owned()),
+        limits: Limits {
+            file_bytes: 64 << 10,
+            total_bytes: 256 << 10,
+            files: 64,
+            statements: 20_000,
+            expanded_lines: 20_000,
+            substitutions: 2_000,
+            ..Limits::default()
+        },
+        output_name: Some("/fuzz/imported.toml".into()),
+    };
+    let check_place = |place: &Option<import::Place>, what: &str| {
+        let Some(p) = place else { return };
+        let known = lines.iter().find(|(name, _)| Path::new(name) == p.file);
+        let (_, count) =
+            known.unwrap_or_else(|| panic!("{what}: unknown file {}", p.file.display()));
+        assert!(
+            p.line >= 1 && p.line <= *count,
+            "{what}: line {} of {count}",
+            p.line
+        );
+    };
+    match import::import(Path::new(IMPORT_FILES[0]), files, &options) {
+        Ok(imported) => {
+            let again = config::parse(&imported.toml, Path::new("/fuzz/imported.toml"))
+                .unwrap_or_else(|e| {
+                    panic!("produced a file vipd refuses: {e:?}\n{}", imported.toml)
+                });
+            assert_eq!(again, imported.config, "the file and the result differ");
+            check_config_ok(&imported.config);
+            for n in &imported.notes {
+                check_place(&n.place, &n.to_string());
+            }
+            let not_carried = imported
+                .notes
+                .iter()
+                .filter(|n| n.kind == NoteKind::NotCarried)
+                .count();
+            let comments = imported
+                .toml
+                .lines()
+                .filter(|l| l.starts_with("# not carried: "))
+                .count();
+            assert!(
+                comments >= not_carried,
+                "{comments} comments for {not_carried} notes"
+            );
+        }
+        Err(failed) => {
+            assert!(!failed.problems.is_empty(), "a failure without a problem");
+            for p in &failed.problems {
+                check_place(&p.place, &p.to_string());
+            }
+            for n in &failed.notes {
+                check_place(&n.place, &n.to_string());
+            }
+        }
+    }
 }

@@ -79,6 +79,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert a keepalived configuration (its VRRP side) into a vipd configuration.
+    ///
+    /// Follows includes, `@name` lines and `$NAME` definitions as keepalived does. Prints the
+    /// TOML (or writes it to --output); everything it cannot carry over is listed on stderr
+    /// and as `# not carried:` comments, with the keepalived file and line. Exit 0 when a
+    /// file was produced, 1 when the input cannot be read or parsed, or nothing can be
+    /// carried.
+    ImportKeepalived {
+        /// The keepalived configuration, e.g. /etc/keepalived/keepalived.conf.
+        file: PathBuf,
+        /// Write the vipd configuration here instead of stdout (a new file gets mode 0600:
+        /// it may hold a password).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The config id `@name` lines are compared with, as keepalived's -i. Default: this
+        /// host's name up to its first dot, as keepalived's.
+        #[arg(long, value_name = "NAME")]
+        config_id: Option<String>,
+    },
     /// Follow a running agent's events (state changes, priorities, tracks) as they happen.
     ///
     /// One line per event until the agent stops (exit 0) or Ctrl-C.

@@ -6,10 +6,13 @@
 //!   tokio (a test guards this): inputs with the current time in, outputs out.
 //! - [`config`]: the configuration file, parsed and validated with positions.
 //! - [`cli`]: the command-line definition (the man page and completions come from it too).
+//! - [`import`]: `vipd import-keepalived`, a keepalived configuration's VRRP side turned into
+//!   vipd's; pure code apart from reading the files.
 //! - [`agent`]: the I/O shell. One tokio event loop that drives the core: raw sockets,
 //!   netlink, timers, signals, the control socket.
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod plan;
 pub mod protocol;

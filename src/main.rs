@@ -1,4 +1,5 @@
-//! The `vipd` command line: `run`, `check`, `status`, `reload`, `events`.
+//! The `vipd` command line: `run`, `check`, `plan`, `status`, `reload`, `events`,
+//! `import-keepalived`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use clap::Parser;
 use vipd::agent::{self, control, events, logging, runner};
 use vipd::cli::{Cli, Command};
 use vipd::config::{self, fleet};
+use vipd::import::{self, RealFiles};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,6 +20,11 @@ fn main() -> ExitCode {
         Command::Status { socket, json } => status(&socket, json),
         Command::Events { socket, json } => follow_events(&socket, json),
         Command::Reload { socket, json } => reload(&socket, json),
+        Command::ImportKeepalived {
+            file,
+            output,
+            config_id,
+        } => import_keepalived(&file, output.as_deref(), config_id),
     }
 }
 
@@ -287,4 +294,148 @@ fn follow_events(socket: &Path, json: bool) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// keepalived's default config id: the host name up to its first dot.
+fn host_config_id() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the pointer and length describe `buf`, which outlives the call.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(buf.get(..end)?).into_owned();
+    let short = name.split('.').next().unwrap_or_default();
+    (!short.is_empty()).then(|| short.to_owned())
+}
+
+/// Exit 0 with the file written (stdout or `output`), 1 when nothing could be produced.
+fn import_keepalived(file: &Path, output: Option<&Path>, config_id: Option<String>) -> ExitCode {
+    let options = import::Options {
+        config_id: config_id.or_else(host_config_id),
+        output_name: output.map(Path::to_path_buf),
+        ..import::Options::default()
+    };
+    let result = import::import(file, &RealFiles, &options);
+    let notes = match &result {
+        Ok(imported) => &imported.notes,
+        Err(failed) => &failed.notes,
+    };
+    for n in notes {
+        eprintln!("{n}");
+    }
+    let imported = match result {
+        Ok(imported) => imported,
+        Err(failed) => {
+            for p in &failed.problems {
+                eprintln!("{p}");
+            }
+            eprintln!("{}: nothing written", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(path) = output.filter(|p| is_one_of(p, &imported.sources)) {
+        eprintln!(
+            "{}: is one of the keepalived files read; nothing written",
+            path.display()
+        );
+        return ExitCode::from(1);
+    }
+    let written = match output {
+        None => {
+            print!("{}", imported.toml);
+            Ok(())
+        }
+        Some(path) => write_new(path, &imported.toml),
+    };
+    if let Err(e) = written {
+        eprintln!(
+            "{}: cannot write: {e}",
+            output.map_or("stdout".into(), |p| p.display().to_string())
+        );
+        return ExitCode::from(1);
+    }
+    let not_carried = notes_of(&imported.notes, import::NoteKind::NotCarried);
+    let remarks = notes_of(&imported.notes, import::NoteKind::Note);
+    eprintln!(
+        "{}: imported {}{}; {not_carried} not carried, {remarks} note(s)",
+        file.display(),
+        import_summary(&imported.config),
+        output.map_or(String::new(), |p| format!("; written to {}", p.display())),
+    );
+    ExitCode::SUCCESS
+}
+
+/// `2 instances (web, db), 1 track script (chk)`: counts, and at most five names of each.
+fn import_summary(c: &config::Config) -> String {
+    let part = |n: usize, what: &str, names: Vec<&str>| {
+        let shown: Vec<&str> = names.iter().take(5).copied().collect();
+        let more = names.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let plural = if n == 1 { "" } else { "s" };
+        format!("{n} {what}{plural} ({}{more})", shown.join(", "))
+    };
+    let mut parts = vec![part(
+        c.instances.len(),
+        "instance",
+        c.instances.iter().map(|i| i.name.as_str()).collect(),
+    )];
+    for (n, what, names) in [
+        (
+            c.track_scripts.len(),
+            "track script",
+            c.track_scripts
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            c.track_files.len(),
+            "track file",
+            c.track_files.iter().map(|t| t.name.as_str()).collect(),
+        ),
+        (
+            c.sync_groups.len(),
+            "sync group",
+            c.sync_groups.iter().map(|g| g.name.as_str()).collect(),
+        ),
+    ] {
+        if n > 0 {
+            parts.push(part(n, what, names));
+        }
+    }
+    parts.join(", ")
+}
+
+fn notes_of(notes: &[import::Note], kind: import::NoteKind) -> usize {
+    notes.iter().filter(|n| n.kind == kind).count()
+}
+
+/// Whether `path` is the same file as one of `files`.
+fn is_one_of(path: &Path, files: &[std::path::PathBuf]) -> bool {
+    let Ok(path) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    files
+        .iter()
+        .any(|f| std::fs::canonicalize(f).is_ok_and(|f| f == path))
+}
+
+/// Writes `text` to `path`; a file that does not exist yet is created with mode 0600.
+fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
 }

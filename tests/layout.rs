@@ -65,3 +65,57 @@ fn protocol_core_does_no_io() {
         offences.join("\n")
     );
 }
+
+/// The keepalived importer is pure code apart from reading files, and reads them only through
+/// `src/import/files.rs`: no agent, no protocol core, no sockets, processes or environment.
+#[test]
+fn importer_reads_files_and_does_nothing_else() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/import");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    assert!(files.len() >= 5, "found only {files:?}");
+    let forbidden = [
+        "crate::agent",
+        "tokio",
+        "libc",
+        "socket",
+        "std::process",
+        "std::thread",
+        "std::env",
+        "std::net::TcpStream",
+        "std::net::UdpSocket",
+        "Instant",
+        "SystemTime",
+        "tracing",
+    ];
+    let mut offences = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable source");
+        let reads_files = file.ends_with("files.rs");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            let file_io = !reads_files && (code.contains("std::fs") || code.contains("std::io"));
+            // `nix::` as a path of its own, not the end of `std::os::unix::`.
+            let nix = code
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .any(|w| w.starts_with("nix::"));
+            let found = forbidden
+                .iter()
+                .find(|w| code.contains(*w))
+                .or(nix.then_some(&"nix::"));
+            if let Some(word) = found.copied().or(file_io.then_some("std::fs/std::io")) {
+                offences.push(format!(
+                    "{}:{}: `{word}`: {}",
+                    file.display(),
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "I/O in the importer:\n{}",
+        offences.join("\n")
+    );
+}

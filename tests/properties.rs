@@ -742,17 +742,252 @@ fn config_truncated_examples_never_panic() {
 }
 
 // ------------------------------------------------------------------------------------------
+// import-keepalived: arbitrary keepalived input never panics; what it produces loads with
+// vipd's loader, and what it refuses has a problem with a place (harness::check_import).
+
+/// Words and pieces keepalived files are made of, good and bad.
+const KEEPALIVED_TOKENS: &[&str] = &[
+    "vrrp_instance VI_1",
+    "vrrp_instance",
+    "vrrp_script chk",
+    "vrrp_sync_group G",
+    "track_file f",
+    "vrrp_track_process p",
+    "global_defs",
+    "virtual_server 10.0.0.1 80",
+    "group",
+    "{",
+    "}",
+    "\n",
+    "\n",
+    "\n",
+    " ",
+    "interface eth0",
+    "interface eth1",
+    "interface",
+    "virtual_router_id 51",
+    "virtual_router_id 0",
+    "virtual_router_id 300",
+    "priority 150",
+    "priority 255",
+    "state MASTER",
+    "state BACKUP",
+    "advert_int 1",
+    "advert_int 0.5",
+    "advert_int 0",
+    "version 3",
+    "version 2",
+    "nopreempt",
+    "preempt_delay 30",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "10.0.0.10/24",
+    "10.0.0.11",
+    "fe80::1",
+    "2001:db8::1/64",
+    "dev eth0",
+    "label eth0:1",
+    "unicast_peer",
+    "10.0.0.2",
+    "fe80::2",
+    "authentication",
+    "auth_type PASS",
+    "auth_pass s3cret",
+    "track_script",
+    "track_interface",
+    "track_file",
+    "track_process",
+    "chk",
+    "chk weight -20",
+    "weight 10 reverse",
+    "script \"/bin/true\"",
+    "script /usr/bin/pgrep -x haproxy",
+    "process haproxy",
+    "file /run/f",
+    "notify_master \"/bin/n master\"",
+    "notify /bin/n root",
+    "router_id r1",
+    "script_user nobody",
+    "include conf.d/*.conf",
+    "include ../other.conf",
+    "include keepalived.conf",
+    "include other.conf",
+    "@lb1 ",
+    "@^lb1 ",
+    "@lb2 ",
+    "$X=10.0.0.1",
+    "$T= \\",
+    "$T",
+    "${X}",
+    "$X",
+    "# comment",
+    "! comment",
+    "\"",
+    "'",
+    "\\",
+    "%%",
+    "~SEQ(N, 1, 3)",
+    "use_vmac",
+    "é",
+];
+
+/// Random keepalived-ish files: a main file and, after `%%` lines, the included ones.
+fn keepalived_soup(rng: &mut Rng) -> Vec<u8> {
+    let mut text = String::new();
+    for _ in 0..rng.below(120) {
+        if rng.below(40) == 0 {
+            text.push(char::from_u32(rng.next() as u32 % 0x11_0000).unwrap_or('\u{fffd}'));
+        } else {
+            text.push_str(rng.pick::<&str>(KEEPALIVED_TOKENS));
+            text.push(if rng.below(3) == 0 { '\n' } else { ' ' });
+        }
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn import_never_panics_on_keepalived_token_soup() {
+    let mut rng = Rng::new(0x5EED_0101);
+    for _ in 0..3_000 * scale() {
+        let seed = rng.0;
+        let input = keepalived_soup(&mut rng);
+        check_bytes("import soup", seed, &input, &harness::run_import);
+    }
+}
+
+#[test]
+fn import_never_panics_on_arbitrary_bytes() {
+    let mut rng = Rng::new(0x5EED_0102);
+    for _ in 0..2_000 * scale() {
+        let seed = rng.0;
+        let n = rng.below(400);
+        let input = rng.bytes(n);
+        check_bytes("import bytes", seed, &input, &harness::run_import);
+    }
+}
+
+/// The keepalived files of tests/data/keepalived, each case's main file and its includes
+/// joined in harness layout.
+fn keepalived_examples() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keepalived");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data/keepalived is readable")
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 5,
+        "too few keepalived examples in {}",
+        dir.display()
+    );
+    cases
+        .into_iter()
+        .map(|case| {
+            let mut data = std::fs::read(case.join("keepalived.conf")).unwrap();
+            let conf_d = case.join("conf.d");
+            if let Ok(entries) = std::fs::read_dir(&conf_d) {
+                let mut parts: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+                parts.sort();
+                for p in parts.into_iter().take(2) {
+                    data.extend_from_slice(b"\n%%\n");
+                    data.extend(std::fs::read(p).unwrap());
+                }
+            }
+            (case.display().to_string(), data)
+        })
+        .collect()
+}
+
+#[test]
+fn import_examples_import() {
+    for (name, data) in keepalived_examples() {
+        harness::run_import(&data);
+        let (files, _) = harness::import_files(&data);
+        let options = vipd::import::Options {
+            config_id: Some("lb1".into()),
+            ..Default::default()
+        };
+        let path = Path::new(harness::IMPORT_FILES[0]);
+        if let Err(f) = vipd::import::import(path, &files, &options) {
+            panic!("{name} does not import: {:?}", f.problems);
+        }
+    }
+}
+
+/// One random edit of a keepalived file: a line dropped, doubled or moved, a token inserted
+/// or a character removed.
+fn mutate_keepalived(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(data);
+    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    let i = rng.below(lines.len());
+    match rng.below(6) {
+        0 => {
+            lines.remove(i);
+        }
+        1 => {
+            let l = lines[i].clone();
+            lines.insert(rng.below(lines.len() + 1), l);
+        }
+        2 => {
+            let j = rng.below(lines.len());
+            lines.swap(i, j);
+        }
+        3 | 4 => {
+            let chars: Vec<char> = lines[i].chars().collect();
+            let at = rng.below(chars.len() + 1);
+            let mut s: String = chars[..at].iter().collect();
+            s.push_str(rng.pick::<&str>(KEEPALIVED_TOKENS));
+            s.extend(&chars[at..]);
+            lines[i] = s;
+        }
+        _ => {
+            let mut chars: Vec<char> = lines[i].chars().collect();
+            if !chars.is_empty() {
+                chars.remove(rng.below(chars.len()));
+                lines[i] = chars.into_iter().collect();
+            }
+        }
+    }
+    lines.join("\n").into_bytes()
+}
+
+#[test]
+fn import_never_panics_on_mutated_examples() {
+    let mut rng = Rng::new(0x5EED_0103);
+    let examples = keepalived_examples();
+    for _ in 0..3_000 * scale() {
+        let seed = rng.0;
+        let (_, base) = rng.pick(&examples);
+        let mut data = base.clone();
+        for _ in 0..1 + rng.below(4) {
+            data = mutate_keepalived(&mut rng, &data);
+        }
+        check_bytes("import mutation", seed, &data, &harness::run_import);
+    }
+}
+
+#[test]
+fn import_truncated_examples_never_panic() {
+    for (_, data) in keepalived_examples() {
+        for end in (0..data.len()).step_by(5) {
+            harness::run_import(&data[..end]);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
 // The committed fuzz corpus and regressions, replayed.
 
 #[test]
 fn replay_fuzz_corpus_and_regressions() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     type Entry = fn(&[u8]);
-    let targets: [(&str, Entry); 4] = [
+    let targets: [(&str, Entry); 5] = [
         ("packet_ipv4", harness::run_ipv4),
         ("packet_ipv6", harness::run_ipv6),
         ("roundtrip", harness::run_roundtrip),
         ("config", harness::run_config),
+        ("import_keepalived", harness::run_import),
     ];
     for (target, run) in targets {
         let mut corpus_files = 0;

@@ -25,6 +25,9 @@ _vipd() {
             vipd,help)
                 cmd="vipd__subcmd__help"
                 ;;
+            vipd,import-keepalived)
+                cmd="vipd__subcmd__import__subcmd__keepalived"
+                ;;
             vipd,plan)
                 cmd="vipd__subcmd__plan"
                 ;;
@@ -46,6 +49,9 @@ _vipd() {
             vipd__subcmd__help,help)
                 cmd="vipd__subcmd__help__subcmd__help"
                 ;;
+            vipd__subcmd__help,import-keepalived)
+                cmd="vipd__subcmd__help__subcmd__import__subcmd__keepalived"
+                ;;
             vipd__subcmd__help,plan)
                 cmd="vipd__subcmd__help__subcmd__plan"
                 ;;
@@ -65,7 +71,7 @@ _vipd() {
 
     case "${cmd}" in
         vipd)
-            opts="-h -V --help --version run check plan status reload events help"
+            opts="-h -V --help --version run check plan status reload import-keepalived events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,7 +125,7 @@ _vipd() {
             return 0
             ;;
         vipd__subcmd__help)
-            opts="run check plan status reload events help"
+            opts="run check plan status reload import-keepalived events help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,6 +167,20 @@ _vipd() {
             return 0
             ;;
         vipd__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipd__subcmd__help__subcmd__import__subcmd__keepalived)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -223,6 +243,32 @@ _vipd() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vipd__subcmd__import__subcmd__keepalived)
+            opts="-o -h --output --config-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
