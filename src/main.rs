@@ -298,14 +298,7 @@ fn follow_events(socket: &Path, json: bool) -> ExitCode {
 
 /// keepalived's default config id: the host name up to its first dot.
 fn host_config_id() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: the pointer and length describe `buf`, which outlives the call.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(buf.get(..end)?).into_owned();
+    let name = config::host_name()?;
     let short = name.split('.').next().unwrap_or_default();
     (!short.is_empty()).then(|| short.to_owned())
 }

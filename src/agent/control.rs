@@ -383,35 +383,32 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Client side: ask the agent at `path` for its status.
 pub async fn query(path: &Path) -> Result<Status, String> {
-    let reply = tokio::time::timeout(QUERY_TIMEOUT, exchange(path, "status"))
-        .await
-        .map_err(|_| {
-            format!(
-                "{}: no answer from the agent within {QUERY_TIMEOUT:?}",
-                path.display()
-            )
-        })?
-        .map_err(|e| format!("{}: {e}{}", path.display(), access_hint(&e)))?;
+    let reply = request(path, "status", QUERY_TIMEOUT).await?;
     serde_json::from_str(&reply)
         .map_err(|e| format!("{}: unexpected reply from the agent: {e}", path.display()))
 }
 
 /// Client side: have the agent at `path` reload its configuration.
 pub async fn reload(path: &Path) -> Result<ReloadOutcome, String> {
-    let reply = tokio::time::timeout(RELOAD_TIMEOUT, exchange(path, "reload"))
-        .await
-        .map_err(|_| {
-            format!(
-                "{}: no answer from the agent within {RELOAD_TIMEOUT:?}",
-                path.display()
-            )
-        })?
-        .map_err(|e| format!("{}: {e}{}", path.display(), access_hint(&e)))?;
+    let reply = request(path, "reload", RELOAD_TIMEOUT).await?;
     if let Ok(refused) = serde_json::from_str::<Refusal>(&reply) {
         return Err(format!("{}: {}", path.display(), refused.error));
     }
     serde_json::from_str(&reply)
         .map_err(|e| format!("{}: unexpected reply from the agent: {e}", path.display()))
+}
+
+/// Send one request line and read the whole answer, within `timeout`.
+async fn request(path: &Path, line: &str, timeout: Duration) -> Result<String, String> {
+    tokio::time::timeout(timeout, exchange(path, line))
+        .await
+        .map_err(|_| {
+            format!(
+                "{}: no answer from the agent within {timeout:?}",
+                path.display()
+            )
+        })?
+        .map_err(|e| format!("{}: {e}{}", path.display(), access_hint(&e)))
 }
 
 /// What the agent answers to a request it will not carry out.

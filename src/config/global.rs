@@ -163,7 +163,8 @@ fn router_id(
     }
 }
 
-fn host_name() -> Option<String> {
+/// This host's name (the default `router_id`).
+pub fn host_name() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: the pointer and length describe `buf`, which outlives the call.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };

@@ -49,6 +49,7 @@ use toml::de::DeTable;
 use crate::protocol::units::{Centisecs, Family, Version};
 
 pub use errors::ConfigError;
+pub use global::host_name;
 
 use checks::family_name;
 use errors::{Sink, key_at};

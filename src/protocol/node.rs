@@ -1153,18 +1153,24 @@ impl Node {
             if self.instances[i].retired {
                 continue;
             }
-            self.feed(now, i, FsmEvent::Shutdown, None);
-            // Whatever the state machine thought, nothing vipd added outlives it.
-            self.remove_held(i);
-            self.delete_vmac(i);
-            let inst = &mut self.instances[i];
-            inst.announce_at = None;
-            inst.refresh_at = None;
-            inst.ready_since = None;
+            self.stop_instance(now, i, None);
         }
         for t in &mut self.tracks {
             t.next_check = None;
         }
+    }
+
+    /// Instance `i` stops (the agent exits, or a reload removes it): a master releases with
+    /// priority 0; whatever the state machine thought, nothing vipd added outlives it.
+    fn stop_instance(&mut self, now: Duration, i: InstanceId, reason: Option<Reason>) {
+        self.feed(now, i, FsmEvent::Shutdown, reason);
+        self.remove_held(i);
+        self.delete_vmac(i);
+        let inst = &mut self.instances[i];
+        inst.announce_at = None;
+        inst.refresh_at = None;
+        inst.ready_since = None;
+        inst.master_since = None;
     }
 
     // ----- the rules -------------------------------------------------------------------------

@@ -254,15 +254,8 @@ impl Node {
     /// Take an instance out for good: a master releases with priority 0 and removes what it
     /// added; the STOP notification runs.
     fn retire(&mut self, now: Duration, i: InstanceId) {
-        self.feed(now, i, FsmEvent::Shutdown, Some(Reason::Removed));
-        self.remove_held(i);
-        self.delete_vmac(i);
-        let inst = &mut self.instances[i];
-        inst.announce_at = None;
-        inst.refresh_at = None;
-        inst.ready_since = None;
-        inst.master_since = None;
-        inst.retired = true;
+        self.stop_instance(now, i, Some(Reason::Removed));
+        self.instances[i].retired = true;
     }
 
     /// A running instance got a new spec for the same router (`old` is what it had).
