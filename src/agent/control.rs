@@ -543,18 +543,9 @@ fn track_line(t: &TrackReport) -> String {
     format!(
         "track {} ({}): {verdict}{value}, {} in a row; last: {last}\n",
         t.name,
-        kind_name(t.kind),
+        t.kind.name(),
         v.consecutive
     )
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Script => "script",
-        Kind::File => "file",
-        Kind::Interface => "interface",
-        Kind::Process => "process",
-    }
 }
 
 /// `150`, or `90 (configured 150)` while tracking changes it.

@@ -227,7 +227,7 @@ impl Collector for StatusCollector {
             "1 while the tracked object is healthy, 0 while it fails.",
             s.tracks.iter().map(|t| {
                 (
-                    [("track", t.name.as_str()), ("kind", kind_name(t.kind))],
+                    [("track", t.name.as_str()), ("kind", t.kind.name())],
                     i64::from(t.verdict.healthy),
                 )
             }),
@@ -237,7 +237,7 @@ impl Collector for StatusCollector {
             "Results of the current kind in a row (successes while healthy, failures while failing).",
             s.tracks.iter().map(|t| {
                 (
-                    [("track", t.name.as_str()), ("kind", kind_name(t.kind))],
+                    [("track", t.name.as_str()), ("kind", t.kind.name())],
                     i64::from(t.verdict.consecutive),
                 )
             }),
@@ -286,16 +286,6 @@ impl Collector for StatusCollector {
 
 fn gauge_of(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// The name status gives a tracker kind.
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Script => "script",
-        Kind::File => "file",
-        Kind::Interface => "interface",
-        Kind::Process => "process",
-    }
 }
 
 /// Writes metric families: a family with no series is left out altogether.

@@ -33,6 +33,18 @@ pub enum Kind {
     Process,
 }
 
+impl Kind {
+    /// As status, logs and metrics name it (the serialized name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Script => "script",
+            Kind::File => "file",
+            Kind::Interface => "interface",
+            Kind::Process => "process",
+        }
+    }
+}
+
 /// A tracker's verdict and history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
