@@ -185,6 +185,37 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// What an accept loop (the control socket's, the metrics server's) does when accept fails,
+/// as it does while descriptors run out: pause, doubling from 10 ms up to 1 s, and say so at
+/// most every 10 s.
+pub(crate) struct AcceptBackoff {
+    pause: Duration,
+    log: Throttle,
+}
+
+impl AcceptBackoff {
+    pub(crate) fn new() -> AcceptBackoff {
+        AcceptBackoff {
+            pause: ACCEPT_BACKOFF_MIN,
+            log: Throttle::new(WARN_EVERY),
+        }
+    }
+
+    pub(crate) fn succeeded(&mut self) {
+        self.pause = ACCEPT_BACKOFF_MIN;
+    }
+
+    /// `what`'s accept failed at `now`: how long to pause before the next.
+    pub(crate) fn failed(&mut self, now: Duration, what: &str, e: &io::Error) -> Duration {
+        let pause = self.pause;
+        if let Some(held) = self.log.pass(now) {
+            tracing::warn!(error = %e, retry_in = ?pause, suppressed = held, "{what} accept failed");
+        }
+        self.pause = (pause * 2).min(ACCEPT_BACKOFF_MAX);
+        pause
+    }
+}
+
 /// Bind the control socket. Only a stale socket (one nobody answers on) is replaced; any
 /// other file at the path is an error, and so is a socket another process answers on.
 /// Called before the agent touches anything, so a bad path stops it before the election.
@@ -268,20 +299,16 @@ async fn accept_loop(listener: UnixListener, requests: Requests, hub: EventHub) 
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     let epoch = Instant::now();
     let mut refused = Throttle::new(WARN_EVERY);
-    let mut failed = Throttle::new(WARN_EVERY);
-    let mut backoff = ACCEPT_BACKOFF_MIN;
+    let mut backoff = AcceptBackoff::new();
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => {
-                backoff = ACCEPT_BACKOFF_MIN;
+                backoff.succeeded();
                 stream
             }
             Err(e) => {
-                if let Some(held) = failed.pass(epoch.elapsed()) {
-                    tracing::warn!(error = %e, retry_in = ?backoff, suppressed = held, "control socket accept failed");
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                let pause = backoff.failed(epoch.elapsed(), "control socket", &e);
+                tokio::time::sleep(pause).await;
                 continue;
             }
         };

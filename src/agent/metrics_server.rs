@@ -37,7 +37,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::agent::control::{self, StatusRequest};
+use crate::agent::control::{self, AcceptBackoff, StatusRequest};
 use crate::agent::metrics;
 use crate::protocol::throttle::Throttle;
 
@@ -80,9 +80,6 @@ impl Limits {
 
 /// How often a repeating problem (refused connections, accept failures) is logged.
 const WARN_EVERY: Duration = Duration::from_secs(10);
-/// Pause after a failed accept (descriptor exhaustion), doubling up to the maximum.
-const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// While every place is taken, after closing one connection the server waits this long (or
 /// until a place frees) before it accepts the next: a crowd that reconnects as fast as it is
 /// closed then costs at most 100 accepts a second, and waits in the listen backlog.
@@ -258,8 +255,7 @@ async fn accept_loop(
     let slots = Arc::new(Semaphore::new(limits.connections));
     let epoch = Instant::now();
     let mut refused = Throttle::new(WARN_EVERY);
-    let mut failed = Throttle::new(WARN_EVERY);
-    let mut backoff = ACCEPT_BACKOFF_MIN;
+    let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
             _ = &mut stop => return,
@@ -267,18 +263,15 @@ async fn accept_loop(
         };
         let stream = match accepted {
             Ok((stream, _)) => {
-                backoff = ACCEPT_BACKOFF_MIN;
+                backoff.succeeded();
                 stream
             }
             Err(e) => {
-                if let Some(held) = failed.pass(epoch.elapsed()) {
-                    tracing::warn!(error = %e, retry_in = ?backoff, suppressed = held, "metrics accept failed");
-                }
+                let pause = backoff.failed(epoch.elapsed(), "metrics", &e);
                 tokio::select! {
                     _ = &mut stop => return,
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
-                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                 continue;
             }
         };
