@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Config;
+pub use crate::config::Router;
 use crate::protocol::fsm::{AdvertIn, State};
 use crate::protocol::link::{IfAddr, IfState};
 use crate::protocol::node::{Event, Input, InstanceId, Node, Output, Spec};
@@ -31,24 +32,6 @@ const WIRE_DELAY: Duration = Duration::from_millis(1);
 pub struct Host {
     pub name: String,
     pub config: Config,
-}
-
-/// A virtual router: a VRID and family on an interface name.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Router {
-    pub interface: String,
-    pub vrid: u8,
-    pub family: Family,
-}
-
-impl std::fmt::Display for Router {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "vrid {} {} on {}",
-            self.vrid, self.family, self.interface
-        )
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -103,11 +86,7 @@ pub fn routers(hosts: &[Host]) -> Vec<(Router, Vec<Member>)> {
     let mut routers: Vec<(Router, Vec<Member>)> = Vec::new();
     for host in hosts {
         for i in &host.config.instances {
-            let router = Router {
-                interface: i.interface.clone(),
-                vrid: i.vrid,
-                family: i.family,
-            };
+            let router = i.router();
             let member = Member {
                 host: host.name.clone(),
                 instance: i.name.clone(),
@@ -427,12 +406,7 @@ impl Sim {
 
     fn router_of(&self, h: usize, i: InstanceId) -> Option<(Router, Centisecs)> {
         let spec = self.hosts[h].node.instance_spec(i)?;
-        let router = Router {
-            interface: spec.interface.clone(),
-            vrid: spec.vrid,
-            family: spec.family,
-        };
-        Some((router, spec.advert_interval))
+        Some((spec.router(), spec.advert_interval))
     }
 
     fn send(&mut self, h: usize, instance: InstanceId, src: IpAddr, priority: u8) {

@@ -14,8 +14,7 @@ use std::path::PathBuf;
 use toml::de::DeTable;
 
 use super::errors::Sink;
-use super::{Config, InstanceConfig};
-use crate::protocol::units::Family;
+use super::{Config, InstanceConfig, Router};
 
 /// One host's configuration, with where its instances are written.
 pub struct HostFile {
@@ -90,10 +89,10 @@ impl Member<'_> {
 
 /// Compare the hosts' files. Each file is valid on its own (checked before).
 pub fn check(hosts: &[HostFile]) -> Vec<Finding> {
-    let mut routers: Vec<((String, u8, Family), Vec<Member<'_>>)> = Vec::new();
+    let mut routers: Vec<(Router, Vec<Member<'_>>)> = Vec::new();
     for host in hosts {
         for (i, instance) in host.config.instances.iter().enumerate() {
-            let key = (instance.interface.clone(), instance.vrid, instance.family);
+            let key = instance.router();
             let member = Member {
                 host,
                 instance,
@@ -106,8 +105,8 @@ pub fn check(hosts: &[HostFile]) -> Vec<Finding> {
         }
     }
     let mut findings = Vec::new();
-    for ((interface, vrid, family), members) in &routers {
-        let router = format!("vrid {vrid} {family} on {interface}");
+    for (router, members) in &routers {
+        let router = router.to_string();
         compare_settings(&router, members, &mut findings);
         compare_priorities(&router, members, &mut findings);
         compare_peers(&router, members, &mut findings);
@@ -122,7 +121,6 @@ pub fn check(hosts: &[HostFile]) -> Vec<Finding> {
 /// or level (a tie on one), each host keeps losing one LAN to the other and the group never
 /// settles where the priorities say.
 fn compare_groups(hosts: &[HostFile], out: &mut Vec<Finding>) {
-    let key = |i: &InstanceConfig| (i.interface.clone(), i.vrid, i.family);
     for (x, a) in hosts.iter().enumerate() {
         for b in &hosts[x + 1..] {
             for group in &a.config.sync_groups {
@@ -134,10 +132,11 @@ fn compare_groups(hosts: &[HostFile], out: &mut Vec<Finding>) {
                 let mut worse = Vec::new();
                 let mut level = Vec::new();
                 for ia in members {
-                    let Some(ib) = b.config.instances.iter().find(|i| key(i) == key(ia)) else {
+                    let router = ia.router();
+                    let Some(ib) = b.config.instances.iter().find(|i| i.router() == router) else {
                         continue;
                     };
-                    let router = format!("vrid {} {} on {}", ia.vrid, ia.family, ia.interface);
+                    let router = router.to_string();
                     match ia.priority.cmp(&ib.priority) {
                         std::cmp::Ordering::Greater => better.push(router),
                         std::cmp::Ordering::Less => worse.push(router),

@@ -129,6 +129,36 @@ pub struct Global {
     pub metrics_listen: Option<SocketAddr>,
 }
 
+/// A virtual router as the hosts of a LAN share it: a VRID and a family on an interface name,
+/// whatever each host calls its instance. How the fleet check and the plan match hosts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Router {
+    pub interface: String,
+    pub vrid: u8,
+    pub family: Family,
+}
+
+impl fmt::Display for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "vrid {} {} on {}",
+            self.vrid, self.family, self.interface
+        )
+    }
+}
+
+impl InstanceConfig {
+    /// The virtual router this instance is one host's part of.
+    pub fn router(&self) -> Router {
+        Router {
+            interface: self.interface.clone(),
+            vrid: self.vrid,
+            family: self.family,
+        }
+    }
+}
+
 /// One `[[instance]]`: one virtual router (VRID) for one address family on one interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceConfig {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, TrackTarget, VirtualAddress};
+use crate::config::{Config, Router, TrackTarget, VirtualAddress};
 use crate::protocol::fsm::{Action, AdvertIn, Event as FsmEvent, Fsm, OWNER_PRIORITY, Params};
 use crate::protocol::fsm::{Reason, State};
 use crate::protocol::link::{IfAddr, IfState};
@@ -88,6 +88,19 @@ pub struct InstanceSpec {
 /// The default Accept_Mode (a master accepts traffic to its addresses).
 fn accepts() -> bool {
     true
+}
+
+impl InstanceSpec {
+    /// The virtual router it is this host's part of (as [`InstanceConfig::router`]).
+    ///
+    /// [`InstanceConfig::router`]: crate::config::InstanceConfig::router
+    pub fn router(&self) -> Router {
+        Router {
+            interface: self.interface.clone(),
+            vrid: self.vrid,
+            family: self.family,
+        }
+    }
 }
 
 /// One entry of an instance's `track` list.
