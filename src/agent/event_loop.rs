@@ -31,7 +31,7 @@ use crate::config::{Config, InstanceConfig, virtual_mac_address};
 use crate::protocol::announce;
 use crate::protocol::fsm::State;
 use crate::protocol::node::Slots;
-use crate::protocol::node::{self, Event, Input, InstanceChange, InstanceId, Node, Output, Target};
+use crate::protocol::node::{self, Event, Input, InstanceId, Node, Output, Target};
 use crate::protocol::packet::{self, AdvertOut};
 use crate::protocol::throttle::Throttle;
 use crate::protocol::units::Family;
@@ -1099,17 +1099,8 @@ impl Agent {
                 tracing::warn!(%instance, %peer, peer_priority, priority,
                     "another master heard: a split brain is healing");
             }
-            Event::Reload { instances } => {
-                let count = |c: InstanceChange| instances.iter().filter(|i| i.change == c).count();
-                tracing::info!(
-                    kept = count(InstanceChange::Kept),
-                    changed = count(InstanceChange::Changed),
-                    replaced = count(InstanceChange::Replaced),
-                    added = count(InstanceChange::Added),
-                    removed = count(InstanceChange::Removed),
-                    "configuration reloaded"
-                );
-            }
+            // Logged once, by `reload`, with what triggered it and its counts.
+            Event::Reload { .. } => {}
             Event::ForeignAdvert {
                 instance,
                 vrid,
