@@ -21,7 +21,6 @@ lab_host a 10.99.0.1/24
 lab_host b 10.99.0.2/24
 lab_host c 10.99.0.3/24
 
-stats() { sort -n | awk '{v[NR] = $1} END {printf "min %.2f median %.2f max %.2f ms (n=%d)", v[1], v[int((NR + 1) / 2)], v[NR], NR}'; }
 # mdi_ms PRIO INTERVAL_MS: the exact Master_Down_Interval in ms.
 mdi_ms() { awk -v p="$1" -v i="$2" 'BEGIN {printf "%.4f", 3 * i + (256 - p) * i / 256}'; }
 
@@ -86,7 +85,7 @@ overhead() {
 		nft_flush a
 	done
 	# Not a pipeline: capture_stop may signal only children of this shell.
-	stats <"$LAB_DIR/overhead"
+	stats_ms 2 <"$LAB_DIR/overhead"
 	stop_all a b
 }
 

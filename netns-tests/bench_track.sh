@@ -17,7 +17,6 @@ lab_host a 10.99.0.1/24
 lab_host b 10.99.0.2/24
 HEALTH="$LAB_DIR/healthy"
 
-stats() { sort -n | awk '{v[NR] = $1} END {printf "min %d median %d max %d ms (n=%d)", v[1], v[int((NR + 1) / 2)], v[NR], NR}'; }
 
 # rounds WHO: remove the health file, time b's VIP add, restore, wait for a to hold it again.
 rounds() {
@@ -44,7 +43,7 @@ vip_instance 100 100ms | vipd_conf b
 start_vipd a "$LAB_DIR/a.toml"
 wait_until 5 "a master" is_state a web master
 start_vipd b "$LAB_DIR/b.toml"
-vipd_ms=$(rounds vipd | stats)
+vipd_ms=$(rounds vipd | stats_ms)
 stop_agent a
 stop_agent b
 
@@ -65,7 +64,7 @@ ka_conf b 100 no
 start_keepalived a "$LAB_DIR/a.keepalived.conf"
 wait_until 5 "keepalived a master" is_keepalived_state a MASTER
 start_keepalived b "$LAB_DIR/b.keepalived.conf"
-keepalived_ms=$(rounds keepalived | stats)
+keepalived_ms=$(rounds keepalived | stats_ms)
 lab_kill TERM "${LAB_PID_OF[a]}"
 lab_kill TERM "${LAB_PID_OF[b]}"
 

@@ -18,7 +18,6 @@ lab_host a 10.99.0.1/24
 lab_host b 10.99.0.2/24
 lab_host c 10.99.0.9/24
 
-stats() { sort -n | awk '{v[NR] = $1} END {printf "min %d median %d max %d ms (n=%d)", v[1], v[int((NR + 1) / 2)], v[NR], NR}'; }
 
 # one VMAC NAME: one failover round; prints the outage in ms.
 one() {
@@ -35,7 +34,7 @@ one() {
 for vmac in false true; do
 	: >"$LAB_DIR/outages.$vmac"
 	for r in $(seq "$ROUNDS"); do one "$vmac" "v$vmac$r" >>"$LAB_DIR/outages.$vmac"; done
-	echo "virtual_mac = $vmac, gratuitous ARP delivered: $(stats <"$LAB_DIR/outages.$vmac")"
+	echo "virtual_mac = $vmac, gratuitous ARP delivered: $(stats_ms <"$LAB_DIR/outages.$vmac")"
 done
 
 nft_table c <<EOT

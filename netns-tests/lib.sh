@@ -438,6 +438,12 @@ agents_running() {
 	for h in "$@"; do running "${LAB_PID_OF[$h]}" || return 1; done
 }
 
+# stats_ms [DECIMALS] < NUMBERS: "min M median M max M ms (n=N)" of one number per line, for
+# the benchmarks; DECIMALS digits after the point (default 0).
+stats_ms() {
+	sort -n | awk -v d="${1:-0}" '{v[NR] = $1} END {f = "%." d "f"; printf "min " f " median " f " max " f " ms (n=%d)", v[1], v[int((NR + 1) / 2)], v[NR], NR}'
+}
+
 # cpu_ticks PID: utime + stime of PID in clock ticks (getconf CLK_TCK per second).
 cpu_ticks() {
 	local stat fld
