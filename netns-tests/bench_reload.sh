@@ -15,11 +15,7 @@ lab_init br
 lab_host a 10.99.0.1/24
 lab_host b 10.99.0.2/24
 
-# vipd_instance NAME VRID PRIO ADDR / keepalived_instance NAME VRID PRIO ADDR
-vipd_instance() {
-	printf '[[instance]]\nname = "%s"\ninterface = "eth0"\nvrid = %s\npriority = %s\n' "$1" "$2" "$3"
-	printf 'advert_interval = "100ms"\nvirtual_addresses = ["%s/24"]\n\n' "$4"
-}
+# keepalived_instance NAME VRID PRIO ADDR: the keepalived twin of lib.sh's named_instance.
 keepalived_instance() {
 	printf 'vrrp_instance %s {\n  state BACKUP\n  interface eth0\n  virtual_router_id %s\n' "$1" "$2"
 	printf '  version 3\n  priority %s\n  advert_int 0.1\n  virtual_ipaddress {\n    %s/24\n  }\n}\n' "$3" "$4"
@@ -30,10 +26,10 @@ a_conf() {
 	if ((round % 2)); then third="new 54 150 10.99.0.80"; else third="old 53 150 10.99.0.70"; fi
 	if [[ $agent == vipd ]]; then
 		{
-			vipd_instance web 51 150 "$VIP4"
-			vipd_instance db 52 $((140 + round % 2)) 10.99.0.60
+			named_instance web 51 150 "$VIP4"
+			named_instance db 52 $((140 + round % 2)) 10.99.0.60
 			# shellcheck disable=SC2086 # the words are the arguments
-			vipd_instance $third
+			named_instance $third
 		} | vipd_conf a
 	else
 		{
@@ -47,10 +43,10 @@ a_conf() {
 }
 
 {
-	vipd_instance web 51 100 "$VIP4"
-	vipd_instance db 52 100 10.99.0.60
-	vipd_instance old 53 100 10.99.0.70
-	vipd_instance new 54 100 10.99.0.80
+	named_instance web 51 100 "$VIP4"
+	named_instance db 52 100 10.99.0.60
+	named_instance old 53 100 10.99.0.70
+	named_instance new 54 100 10.99.0.80
 } | vipd_conf b
 start_vipd b "$LAB_DIR/b.toml"
 

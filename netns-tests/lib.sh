@@ -219,6 +219,16 @@ vip_instance() {
 	if (($# > 0)); then printf '%s\n' "$@"; fi
 }
 
+# named_instance NAME VRID PRIO ADDR...: an IPv4 instance on eth0 at 100 ms adverts, each ADDR
+# a /24 virtual address (for tests with several instances per host).
+named_instance() {
+	local name=$1 vrid=$2 prio=$3 list
+	shift 3
+	list=$(printf '"%s/24", ' "$@")
+	printf '[[instance]]\nname = "%s"\ninterface = "eth0"\nvrid = %s\npriority = %s\n' "$name" "$vrid" "$prio"
+	printf 'advert_interval = "100ms"\nvirtual_addresses = [%s]\n\n' "${list%, }"
+}
+
 # vipd_conf HOST < instance TOML: writes $LAB_DIR/HOST.toml with this lab's [global].
 vipd_conf() {
 	{

@@ -11,16 +11,12 @@ lab_init ow
 
 lab_host a 10.99.0.1/24
 lab_host b 10.99.0.2/24
-instance() { # NAME VRID PRIO VIP
-	printf '[[instance]]\nname = "%s"\ninterface = "eth0"\nvrid = %s\npriority = %s\n' "$1" "$2" "$3"
-	printf 'advert_interval = "100ms"\nvirtual_addresses = ["%s/24"]\n\n' "$4"
-}
 {
-	instance own 61 255 10.99.0.1
-	instance web 51 200 10.99.0.50
-	instance static 71 100 10.99.0.60
+	named_instance own 61 255 10.99.0.1
+	named_instance web 51 200 10.99.0.50
+	named_instance static 71 100 10.99.0.60
 } | vipd_conf a
-instance static 71 200 10.99.0.60 | vipd_conf b
+named_instance static 71 200 10.99.0.60 | vipd_conf b
 
 nsx a ip addr add 10.99.0.60/24 dev eth0
 monitor_start a

@@ -11,26 +11,18 @@
 source "$(dirname "$0")/lib.sh"
 lab_init rl
 
-# instance NAME VRID PRIO ADDRS...: one 100 ms IPv4 instance on eth0.
-instance() {
-	local name=$1 vrid=$2 prio=$3 list
-	shift 3
-	list=$(printf '"%s/24", ' "$@")
-	printf '[[instance]]\nname = "%s"\ninterface = "eth0"\nvrid = %s\npriority = %s\n' "$name" "$vrid" "$prio"
-	printf 'advert_interval = "100ms"\nvirtual_addresses = [%s]\n\n' "${list%, }"
-}
 lab_host a 10.99.0.1/24
 lab_host b 10.99.0.2/24
 {
-	instance web 51 150 "$VIP4"
-	instance db 52 150 10.99.0.60 10.99.0.62
-	instance old 53 150 10.99.0.70
+	named_instance web 51 150 "$VIP4"
+	named_instance db 52 150 10.99.0.60 10.99.0.62
+	named_instance old 53 150 10.99.0.70
 } | vipd_conf a
 {
-	instance web 51 100 "$VIP4"
-	instance db 52 100 10.99.0.60 10.99.0.61 10.99.0.62
-	instance old 53 100 10.99.0.70
-	instance new 54 100 10.99.0.80
+	named_instance web 51 100 "$VIP4"
+	named_instance db 52 100 10.99.0.60 10.99.0.61 10.99.0.62
+	named_instance old 53 100 10.99.0.70
+	named_instance new 54 100 10.99.0.80
 } | vipd_conf b
 start_vipd a "$LAB_DIR/a.toml"
 for i in web db old; do wait_until 5 "a master of $i" is_state a "$i" master; done
@@ -44,9 +36,9 @@ capture_start reload
 a_changes=$(state_changes a web)
 b_changes=$(state_changes b web)
 {
-	instance new 54 150 10.99.0.80
-	instance web 51 150 "$VIP4"
-	instance db 52 150 10.99.0.60 10.99.0.61
+	named_instance new 54 150 10.99.0.80
+	named_instance web 51 150 "$VIP4"
+	named_instance db 52 150 10.99.0.60 10.99.0.61
 } | vipd_conf a
 always_for 0.5 "a keeps web before the reload" is_state a web master
 t0=$(now_ms)
@@ -96,9 +88,9 @@ ok "invalid file and directory refused with every error; nothing changed"
 # SIGHUP, with web at 140 and the control socket opened to a group.
 {
 	printf '[global]\nrouter_id = "a"\ncontrol_socket = "%s/a.sock"\ncontrol_group = "nogroup"\n\n' "$LAB_DIR"
-	instance new 54 150 10.99.0.80
-	instance web 51 140 "$VIP4"
-	instance db 52 150 10.99.0.60 10.99.0.61
+	named_instance new 54 150 10.99.0.80
+	named_instance web 51 140 "$VIP4"
+	named_instance db 52 150 10.99.0.60 10.99.0.61
 } >"$LAB_DIR/a.toml"
 kill -HUP "${LAB_PID_OF[a]}"
 wait_until 3 "SIGHUP to apply web's new priority" field_is a web priority 140
