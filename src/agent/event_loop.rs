@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::agent::addresses::{self, AddressOps};
 use crate::agent::checks::{Checks, Done};
 use crate::agent::control::{self, InstanceStatus, ReceiveStatus, Requests, Status};
 use crate::agent::events::EventHub;
@@ -169,6 +170,8 @@ pub struct Agent {
     /// Every interface the node watches, as last reported to it.
     interfaces: HashMap<String, Option<IfState>>,
     netlink: Netlink,
+    /// Address adds and removes the kernel has not answered yet.
+    addresses: AddressOps,
     frames: FrameSocket,
     checks: Checks,
     notifier: Notifier,
@@ -282,7 +285,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
                 Signal::Ignored(name) => tracing::info!(signal = name, "signal ignored"),
             },
             Some(msg) = inbound.recv() => agent.on_advert(msg).await,
-            Some(change) = changes.recv() => agent.on_change(change).await,
+            Some(change) = changes.recv() => agent.on_changes(change, &mut changes).await,
             Some(done) = done_rx.recv() => agent.on_check(done).await,
             Some(Finished(target)) = finished_rx.recv() => agent.notifier.finished(target),
             Some(reply) = status_rx.recv() => { let _ = reply.send(agent.status()); }
@@ -291,6 +294,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
                 let _ = reply.send(outcome);
             }
             _ = timer.wait() => agent.on_timers().await,
+            done = agent.addresses.next() => agent.on_address(done).await,
             _ = resync.tick() => agent.resync().await,
             // From the loop itself: a loop that stops turning stops the pings.
             _ = tick(&mut watchdog) => agent.tell_systemd("WATCHDOG=1"),
@@ -386,6 +390,7 @@ impl Agent {
             links: Vec::new(),
             interfaces,
             netlink,
+            addresses: AddressOps::default(),
             frames,
             checks,
             notifier,
@@ -713,6 +718,58 @@ impl Agent {
         self.drain().await;
     }
 
+    /// The kernel answered an address change.
+    async fn on_address(&mut self, done: addresses::Done) {
+        let released = self.addresses.answered(&done);
+        match done {
+            addresses::Done::Added {
+                instance,
+                address,
+                result: Ok(added),
+            } => {
+                let now = self.now();
+                self.node.handle(
+                    now,
+                    Input::AddressAdded {
+                        instance,
+                        address,
+                        created: added == Added::Created,
+                    },
+                );
+            }
+            addresses::Done::Added {
+                instance,
+                address,
+                result: Err(e),
+            } => {
+                tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot add the address");
+            }
+            addresses::Done::Removed {
+                instance,
+                address,
+                result: Err(e),
+            } => {
+                tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot remove the address");
+            }
+            addresses::Done::Removed { .. } => {}
+        }
+        // Only a master announces: the role may have gone while the adds were on their way.
+        if let Some((instance, how)) = released
+            && self.node.state(instance) == Some(State::Master)
+        {
+            self.announce(instance, how);
+        }
+        self.drain().await;
+    }
+
+    /// Every address change sent is answered (at exit, before the agent lets go).
+    async fn settle_addresses(&mut self) {
+        while !self.addresses.is_idle() {
+            let done = self.addresses.next().await;
+            self.on_address(done).await;
+        }
+    }
+
     async fn on_advert(&mut self, msg: Inbound) {
         let now = self.now();
         self.node.handle(
@@ -742,12 +799,27 @@ impl Agent {
         self.drain().await;
     }
 
-    /// Netlink says something changed on interface `index`: re-read it, and every watched
-    /// name it was or is now.
-    async fn on_change(&mut self, change: Change) {
-        let index = match change {
-            Change::Link { index } | Change::Addr { index } => index,
-        };
+    /// Netlink says something changed on interface `index`, and maybe on more since: each
+    /// interface named is re-read once however many changes it had (a mass takeover adds a
+    /// thousand addresses, and the kernel reports each).
+    async fn on_changes(
+        &mut self,
+        first: Change,
+        more: &mut tokio::sync::mpsc::UnboundedReceiver<Change>,
+    ) {
+        let mut indexes = vec![first.index()];
+        while let Ok(change) = more.try_recv() {
+            if !indexes.contains(&change.index()) {
+                indexes.push(change.index());
+            }
+        }
+        for index in indexes {
+            self.on_change(index).await;
+        }
+    }
+
+    /// Re-read interface `index`, and every watched name it was or is now.
+    async fn on_change(&mut self, index: u32) {
         let state = match self.netlink.interface_by_index(index).await {
             Ok(state) => state,
             Err(e) => {
@@ -791,6 +863,7 @@ impl Agent {
         let now = self.now();
         self.node.handle(now, Input::Shutdown);
         self.drain().await;
+        self.settle_addresses().await;
         if self.accept_table {
             self.accept_filters.clear();
             self.write_accept_table();
@@ -821,47 +894,31 @@ impl Agent {
                     instance,
                     ifindex,
                     address,
-                } => {
-                    let created = match self
-                        .netlink
-                        .add_address(ifindex, address.addr, address.prefix_len)
-                        .await
-                    {
-                        Ok(added) => added == Added::Created,
-                        Err(e) => {
-                            tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot add the address");
-                            continue;
-                        }
-                    };
-                    let now = self.now();
-                    self.node.handle(
-                        now,
-                        Input::AddressAdded {
-                            instance,
-                            address,
-                            created,
-                        },
-                    );
-                }
+                } => self
+                    .addresses
+                    .add(&self.netlink, instance, ifindex, address),
                 Output::RemoveAddress {
                     instance,
                     ifindex,
                     address,
-                } => {
-                    if let Err(e) = self
-                        .netlink
-                        .del_address(ifindex, address.addr, address.prefix_len)
-                        .await
-                    {
-                        tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot remove the address");
-                    }
-                }
+                } => self
+                    .addresses
+                    .remove(&self.netlink, instance, ifindex, address),
                 Output::Announce {
                     instance,
                     ifindex,
                     mac,
                     count,
-                } => self.announce(instance, ifindex, mac, count),
+                } => {
+                    let announce = addresses::Announce {
+                        ifindex,
+                        mac,
+                        count,
+                    };
+                    if let Some(now) = self.addresses.announce(instance, announce) {
+                        self.announce(instance, now);
+                    }
+                }
                 Output::CreateVmac {
                     instance,
                     name,
@@ -985,7 +1042,12 @@ impl Agent {
 
     /// Gratuitous ARP requests (IPv4) or unsolicited neighbour advertisements (IPv6) for
     /// every virtual address, so switches and hosts move to this interface at once.
-    fn announce(&self, i: InstanceId, ifindex: u32, mac: [u8; 6], count: u8) {
+    fn announce(&self, i: InstanceId, how: addresses::Announce) {
+        let addresses::Announce {
+            ifindex,
+            mac,
+            count,
+        } = how;
         let Some(inst) = self.instance(i) else {
             return;
         };

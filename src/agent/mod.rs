@@ -1,5 +1,6 @@
 //! The I/O shell: one single-threaded tokio event loop ([`event_loop`]) that drives the
 //! protocol core, and the modules it carries out the core's actions with.
+pub mod addresses;
 pub mod checks;
 pub mod control;
 pub mod event_loop;

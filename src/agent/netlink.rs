@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -26,7 +26,9 @@ use netlink_packet_route::address::{
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
 };
-use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
 use rtnetlink::sys::AsyncSocket;
 use rtnetlink::{
     AddressMessageBuilder, Handle, LinkGetRequest, LinkMacVlan, LinkUnspec, MulticastGroup,
@@ -96,6 +98,19 @@ pub enum Change {
     Addr { index: u32 },
 }
 
+impl Change {
+    /// The interface it happened on.
+    pub fn index(self) -> u32 {
+        match self {
+            Change::Link { index } | Change::Addr { index } => index,
+        }
+    }
+}
+
+/// A kernel request already sent: the requests of one [`Netlink`] reach the kernel in the
+/// order they were made, whenever their answers are awaited.
+pub type Pending<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
+
 /// Handle to the request connection. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Netlink {
@@ -149,11 +164,12 @@ impl Netlink {
 
     /// Add an address tagged with [`ADDRESS_PROTOCOL`]. IPv6 with IFA_F_NODAD (no DAD:
     /// usable at once after takeover). EEXIST is success (idempotent), reported as such.
-    pub async fn add_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<Added> {
-        check_prefix(addr, prefix_len)?;
-        let mut request = self.handle.address().add(index, addr, prefix_len);
-        request
-            .message_mut()
+    ///
+    /// The request is on its way when this returns (see [`Pending`]): hundreds of adds at a
+    /// mass takeover cost one kernel round trip in all, not one each.
+    pub fn add_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> Pending<Added> {
+        let mut message = address_message(index, addr, prefix_len);
+        message
             .attributes
             .push(AddressAttribute::Protocol(AddressProtocol::from(
                 ADDRESS_PROTOCOL,
@@ -163,52 +179,80 @@ impl Netlink {
             // gone: DAD would keep it tentative (unusable) for a second or
             // more, and could even fail against a stale holder. VRRP itself
             // arbitrates ownership, so DAD is skipped.
-            let message = request.message_mut();
             message.header.flags |= AddressHeaderFlags::Nodad;
             message
                 .attributes
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        // EEXIST: the address is already there (a takeover retried, or an address the
-        // host owns), which is the desired state.
-        let result = bounded(request.execute()).await;
-        let existed =
-            matches!(&result, Err(RequestError::Netlink(e)) if errno(e) == Some(libc::EEXIST));
-        self.finish(result, libc::EEXIST, "adding", index, addr, prefix_len)
-            .await?;
-        Ok(if existed {
-            Added::AlreadyThere
-        } else {
-            Added::Created
+        let mut request = NetlinkMessage::from(RouteNetlinkMessage::NewAddress(message));
+        request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE;
+        let sent = check_prefix(addr, prefix_len).map(|()| self.submit(request));
+        let nl = self.clone();
+        Box::pin(async move {
+            let result = bounded(sent?).await;
+            // EEXIST: the address is already there (a takeover retried, or an address
+            // the host owns), which is the desired state.
+            let existed =
+                matches!(&result, Err(RequestError::Netlink(e)) if errno(e) == Some(libc::EEXIST));
+            nl.finish(result, libc::EEXIST, "adding", index, addr, prefix_len)
+                .await?;
+            Ok(if existed {
+                Added::AlreadyThere
+            } else {
+                Added::Created
+            })
         })
     }
 
     /// Remove an address. EADDRNOTAVAIL / ENOENT-like "not there" is success
     /// (idempotent). `prefix_len` must be the one the address was added with:
     /// the kernel matches on both, and reports a mismatch as "not there".
-    pub async fn del_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> io::Result<()> {
-        check_prefix(addr, prefix_len)?;
+    /// On its way when this returns, as [`Netlink::add_address`].
+    pub fn del_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> Pending<()> {
         let message = address_message(index, addr, prefix_len);
-        let result = bounded(self.handle.address().del(message).execute()).await;
-        let result = match result {
-            // Already gone (e.g. removed by an admin or never added), or its interface
-            // is gone and took it along: releasing it has reached the desired state.
-            Err(RequestError::Netlink(e))
-                if matches!(errno(&e), Some(libc::ENOENT | libc::ENODEV)) =>
-            {
-                Ok(())
+        let mut request = NetlinkMessage::from(RouteNetlinkMessage::DelAddress(message));
+        request.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+        let sent = check_prefix(addr, prefix_len).map(|()| self.submit(request));
+        let nl = self.clone();
+        Box::pin(async move {
+            let result = match bounded(sent?).await {
+                // Already gone (e.g. removed by an admin or never added), or its interface
+                // is gone and took it along: releasing it has reached the desired state.
+                Err(RequestError::Netlink(e))
+                    if matches!(errno(&e), Some(libc::ENOENT | libc::ENODEV)) =>
+                {
+                    Ok(())
+                }
+                other => other,
+            };
+            nl.finish(
+                result,
+                libc::EADDRNOTAVAIL,
+                "deleting",
+                index,
+                addr,
+                prefix_len,
+            )
+            .await
+        })
+    }
+
+    /// Hand `request` to the connection now, so that requests reach the kernel in the order
+    /// they were made; the answer is awaited through the returned future.
+    fn submit(
+        &self,
+        request: NetlinkMessage<RouteNetlinkMessage>,
+    ) -> impl Future<Output = Result<(), rtnetlink::Error>> + Send + 'static {
+        let response = self.handle.clone().request(request);
+        async move {
+            let mut response = pin!(response?);
+            while let Some(message) = response.next().await {
+                if let NetlinkPayload::Error(e) = message.payload {
+                    return Err(rtnetlink::Error::NetlinkError(e));
+                }
             }
-            other => other,
-        };
-        self.finish(
-            result,
-            libc::EADDRNOTAVAIL,
-            "deleting",
-            index,
-            addr,
-            prefix_len,
-        )
-        .await
+            Ok(())
+        }
     }
 
     /// Whether the interface called `name` is a macvlan vipd made, someone else's, or absent.
