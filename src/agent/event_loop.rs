@@ -20,7 +20,7 @@ use crate::agent::events::EventHub;
 use crate::agent::lock;
 use crate::agent::metrics_server::{self, MetricsServer};
 use crate::agent::netlink::{Added, Change, IfState, Netlink, Owner};
-use crate::agent::network::{self, FrameSocket, VrrpSocket};
+use crate::agent::network::{self, FrameSocket, Outbox, VrrpSocket};
 use crate::agent::nft;
 use crate::agent::notify::{Finished, Notifier, StateChange};
 use crate::agent::receive::{self, Inbound, RxStats, VridTable};
@@ -42,6 +42,9 @@ use crate::protocol::units::Family;
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the agent waits at exit for its notify commands (the STOP ones) to finish.
 const NOTIFY_AT_EXIT: Duration = Duration::from_secs(5);
+/// Adverts handled in one turn of the loop at most, so that a flood cannot hold up the
+/// timers; the rest wait in the channel for the next turn.
+const ADVERTS_PER_TURN: usize = 256;
 /// How often a master that still cannot send says so again.
 const SEND_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -82,6 +85,13 @@ impl SendHealth {
         }
     }
 
+    fn count(&mut self, now: Duration, name: &str, dst: IpAddr, sent: std::io::Result<()>) {
+        match sent {
+            Ok(()) => self.succeeded(now, name),
+            Err(e) => self.failed(now, name, dst, &e),
+        }
+    }
+
     fn succeeded(&mut self, now: Duration, name: &str) {
         self.sent += 1;
         if let Some((since, count, _)) = self.failing.take() {
@@ -110,6 +120,8 @@ struct Link {
     promoted_secondaries: bool,
     table: Arc<VridTable>,
     stats: Arc<RxStats>,
+    /// Adverts of this step, by instance and destination.
+    outbox: Outbox<(InstanceId, IpAddr)>,
 }
 
 impl Link {
@@ -123,6 +135,7 @@ impl Link {
             promoted_secondaries: false,
             table: Arc::new(VridTable::new(std::iter::empty())),
             stats: Arc::default(),
+            outbox: Outbox::new(),
         }
     }
 
@@ -147,6 +160,7 @@ impl Link {
         }
         self.socket = None;
         self.index = None;
+        self.outbox.clear();
     }
 }
 
@@ -284,7 +298,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
                 Signal::DumpCounters => agent.log_counters(),
                 Signal::Ignored(name) => tracing::info!(signal = name, "signal ignored"),
             },
-            Some(msg) = inbound.recv() => agent.on_advert(msg).await,
+            Some(msg) = inbound.recv() => agent.on_adverts(msg, &mut inbound).await,
             Some(change) = changes.recv() => agent.on_changes(change, &mut changes).await,
             Some(done) = done_rx.recv() => agent.on_check(done).await,
             Some(Finished(target)) = finished_rx.recv() => agent.notifier.finished(target),
@@ -770,7 +784,20 @@ impl Agent {
         }
     }
 
-    async fn on_advert(&mut self, msg: Inbound) {
+    /// `first` and the adverts that came with it (instances in step send together), fed to
+    /// the node one by one and their outputs carried out once.
+    async fn on_adverts(&mut self, first: Inbound, more: &mut mpsc::Receiver<Inbound>) {
+        self.feed_advert(first);
+        for _ in 1..ADVERTS_PER_TURN {
+            match more.try_recv() {
+                Ok(msg) => self.feed_advert(msg),
+                Err(_) => break,
+            }
+        }
+        self.drain().await;
+    }
+
+    fn feed_advert(&mut self, msg: Inbound) {
         let now = self.now();
         self.node.handle(
             now,
@@ -780,7 +807,6 @@ impl Agent {
                 addresses_match: msg.addresses_match,
             },
         );
-        self.drain().await;
     }
 
     async fn on_check(&mut self, done: Done) {
@@ -884,6 +910,19 @@ impl Agent {
 
     async fn drain(&mut self) {
         while let Some(output) = self.node.poll_output() {
+            // Adverts wait for the end of the step, to go out together; not behind a kernel
+            // request the loop waits for, nor behind an announcement (adverts go first).
+            if !matches!(
+                output,
+                Output::Send { .. }
+                    | Output::AddAddress { .. }
+                    | Output::RemoveAddress { .. }
+                    | Output::Event(_)
+                    | Output::Notify { .. }
+                    | Output::Check { .. }
+            ) {
+                self.flush_adverts();
+            }
             match output {
                 Output::Send {
                     instance,
@@ -981,6 +1020,7 @@ impl Agent {
                 Output::Reloaded { summary } => self.on_reloaded(summary),
             }
         }
+        self.flush_adverts();
     }
 
     fn name(&self, i: InstanceId) -> &str {
@@ -995,7 +1035,7 @@ impl Agent {
         let Some(inst) = self.instances.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
-        let link = &self.links[inst.link];
+        let link = &mut self.links[inst.link];
         let Some(socket) = link.socket.as_ref() else {
             return;
         };
@@ -1031,12 +1071,32 @@ impl Agent {
                 {
                     self.frames.send(ifindex, &self.frame_buf)
                 }
-                _ => socket.send(&self.tx_buf, src, dst),
+                // Counted when the outbox goes out, at the end of this step.
+                _ => match link.outbox.push(socket, &self.tx_buf, (src, dst), (i, dst)) {
+                    Ok(()) => continue,
+                    Err(e) => Err(e),
+                },
             };
-            match sent {
-                Ok(()) => inst.send.succeeded(now, &inst.cfg.name),
-                Err(e) => inst.send.failed(now, &inst.cfg.name, dst, &e),
-            }
+            inst.send.count(now, &inst.cfg.name, dst, sent);
+        }
+    }
+
+    /// Send the adverts queued in this step, one system call per socket.
+    fn flush_adverts(&mut self) {
+        let now = self.epoch.elapsed();
+        let Agent {
+            links, instances, ..
+        } = self;
+        for link in links.iter_mut().filter(|l| !l.outbox.is_empty()) {
+            let Some(socket) = link.socket.as_ref() else {
+                link.outbox.clear();
+                continue;
+            };
+            link.outbox.flush(socket, |(i, dst), sent| {
+                if let Some(inst) = instances.get_mut(i).and_then(Option::as_mut) {
+                    inst.send.count(now, &inst.cfg.name, dst, sent);
+                }
+            });
         }
     }
 

@@ -92,11 +92,9 @@ impl VrrpSocket {
         }
     }
 
-    /// Send one VRRP message from `src` (the interface's primary / link-local address) to
-    /// `dst` (the group or a unicast peer). Non-blocking: a full queue is an error the
-    /// caller counts, never a stall of the event loop.
-    pub fn send(&self, payload: &[u8], src: IpAddr, dst: IpAddr) -> io::Result<()> {
-        let fd = self.fd.get_ref().as_raw_fd();
+    /// Where a VRRP message from `src` to `dst` goes, and the packet-info control message
+    /// that makes the kernel send it from `src` out of this interface.
+    fn route(&self, src: IpAddr, dst: IpAddr) -> io::Result<(SockAddr, Control)> {
         match (self.family, src, dst) {
             (Family::V4, IpAddr::V4(src), IpAddr::V4(dst)) => {
                 let info = libc::in_pktinfo {
@@ -107,7 +105,7 @@ impl VrrpSocket {
                     ipi_addr: libc::in_addr { s_addr: 0 },
                 };
                 let to = SockAddr::from(SocketAddrV4::new(dst, 0));
-                send_with_pktinfo(fd, payload, &to, libc::IPPROTO_IP, libc::IP_PKTINFO, &info)
+                Ok((to, Control::new(libc::IPPROTO_IP, libc::IP_PKTINFO, &info)?))
             }
             (Family::V6, IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let info = libc::in6_pktinfo {
@@ -118,14 +116,8 @@ impl VrrpSocket {
                 };
                 let scope = if is_link_scope(&dst) { self.ifindex } else { 0 };
                 let to = SockAddr::from(SocketAddrV6::new(dst, 0, 0, scope));
-                send_with_pktinfo(
-                    fd,
-                    payload,
-                    &to,
-                    libc::IPPROTO_IPV6,
-                    libc::IPV6_PKTINFO,
-                    &info,
-                )
+                let control = Control::new(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info)?;
+                Ok((to, control))
             }
             _ => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -135,62 +127,171 @@ impl VrrpSocket {
     }
 }
 
-/// Room for one packet-info control message, aligned for `cmsghdr`.
+/// One packet-info control message, aligned for `cmsghdr`.
 #[repr(C, align(8))]
-struct CmsgBuf([u8; 64]);
+struct Control {
+    buf: [u8; 64],
+    len: usize,
+}
 
-/// `sendmsg` with one packet-info control message choosing the source address and interface.
-/// Written against libc rather than nix because nix allocates the control buffer on every
-/// call, and a master sends on every interval: this keeps the send path allocation-free.
-fn send_with_pktinfo<T: Copy>(
-    fd: RawFd,
-    payload: &[u8],
-    to: &SockAddr,
-    level: libc::c_int,
-    kind: libc::c_int,
-    info: &T,
-) -> io::Result<()> {
-    let mut buf = CmsgBuf([0; 64]);
-    let data_len = std::mem::size_of::<T>() as libc::c_uint;
-    // SAFETY: CMSG_SPACE is pure arithmetic.
-    let space = unsafe { libc::CMSG_SPACE(data_len) } as usize;
-    if space > buf.0.len() {
-        return Err(io::Error::other("control message does not fit"));
-    }
-    let mut iov = libc::iovec {
-        iov_base: payload.as_ptr() as *mut libc::c_void,
-        iov_len: payload.len(),
-    };
-    // SAFETY: msghdr is plain old data; zeroed is a valid value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = to.as_ptr() as *mut libc::c_void;
-    msg.msg_namelen = to.len();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = buf.0.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: msg_control points at `space` bytes of aligned, zeroed, live storage, so
-    // CMSG_FIRSTHDR returns a header inside it with room for `data_len` bytes of data; every
-    // pointer handed to sendmsg (name, iov, control) outlives the call.
-    let sent = unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        if cmsg.is_null() {
-            return Err(io::Error::other("no room for the control message"));
+impl Control {
+    fn new<T: Copy>(level: libc::c_int, kind: libc::c_int, info: &T) -> io::Result<Control> {
+        let mut control = Control {
+            buf: [0; 64],
+            len: 0,
+        };
+        let data_len = std::mem::size_of::<T>() as libc::c_uint;
+        // SAFETY: CMSG_SPACE is pure arithmetic.
+        let space = unsafe { libc::CMSG_SPACE(data_len) } as usize;
+        if space > control.buf.len() {
+            return Err(io::Error::other("control message does not fit"));
         }
-        (*cmsg).cmsg_level = level;
-        (*cmsg).cmsg_type = kind;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(data_len) as _;
-        std::ptr::copy_nonoverlapping(
-            (info as *const T).cast::<u8>(),
-            libc::CMSG_DATA(cmsg),
-            data_len as usize,
-        );
-        libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT)
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
+        // SAFETY: msghdr is plain old data; zeroed is a valid value.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_control = control.buf.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        // SAFETY: msg_control points at `space` bytes of aligned, zeroed, live storage, so
+        // CMSG_FIRSTHDR returns a header inside it with room for `data_len` bytes of data.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            if cmsg.is_null() {
+                return Err(io::Error::other("no room for the control message"));
+            }
+            (*cmsg).cmsg_level = level;
+            (*cmsg).cmsg_type = kind;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(data_len) as _;
+            std::ptr::copy_nonoverlapping(
+                (info as *const T).cast::<u8>(),
+                libc::CMSG_DATA(cmsg),
+                data_len as usize,
+            );
+        }
+        control.len = space;
+        Ok(control)
     }
-    Ok(())
+}
+
+/// Messages handed to the kernel by one `sendmmsg` at most.
+const SEND_BATCH: usize = 64;
+
+struct Queued<T> {
+    bytes: std::ops::Range<usize>,
+    to: SockAddr,
+    control: Control,
+    tag: T,
+}
+
+/// VRRP messages waiting to go out of one socket, sent together: instances in step (started
+/// together, or taking over together) are due together, and one `sendmmsg` for all of them
+/// costs one system call instead of one each. `tag` names each message in its result.
+/// The buffers are kept between batches, so steady state allocates nothing.
+pub struct Outbox<T> {
+    bytes: Vec<u8>,
+    queued: Vec<Queued<T>>,
+}
+
+impl<T: Copy> Outbox<T> {
+    pub fn new() -> Outbox<T> {
+        Outbox {
+            bytes: Vec::with_capacity(4096),
+            queued: Vec::with_capacity(SEND_BATCH),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
+    /// Queue `payload` from `src` (the interface's primary / link-local address) to `dst`
+    /// (the group or a unicast peer) on `socket`; an error says it cannot go at all.
+    pub fn push(
+        &mut self,
+        socket: &VrrpSocket,
+        payload: &[u8],
+        (src, dst): (IpAddr, IpAddr),
+        tag: T,
+    ) -> io::Result<()> {
+        let (to, control) = socket.route(src, dst)?;
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(payload);
+        self.queued.push(Queued {
+            bytes: start..self.bytes.len(),
+            to,
+            control,
+            tag,
+        });
+        Ok(())
+    }
+
+    /// Send everything queued on `socket`, non-blocking (a full queue is an error the caller
+    /// counts, never a stall of the event loop), and tell `done` how each went.
+    pub fn flush(&mut self, socket: &VrrpSocket, mut done: impl FnMut(T, io::Result<()>)) {
+        let fd = socket.fd.get_ref().as_raw_fd();
+        let mut start = 0;
+        while start < self.queued.len() {
+            let end = self.queued.len().min(start + SEND_BATCH);
+            let batch = self.queued.get(start..end).unwrap_or_default();
+            match send_batch(fd, &self.bytes, batch) {
+                Ok(sent) => {
+                    for q in batch.iter().take(sent) {
+                        done(q.tag, Ok(()));
+                    }
+                    start += sent;
+                }
+                // The first message failed: it is reported, and the rest go on without it.
+                Err(e) => {
+                    if let Some(q) = batch.first() {
+                        done(q.tag, Err(e));
+                    }
+                    start += 1;
+                }
+            }
+        }
+        self.clear();
+    }
+
+    pub fn clear(&mut self) {
+        self.queued.clear();
+        self.bytes.clear();
+    }
+}
+
+/// One `sendmmsg` of `batch` (at most [`SEND_BATCH`]): how many went; an error only when
+/// the first did not.
+fn send_batch<T>(fd: RawFd, bytes: &[u8], batch: &[Queued<T>]) -> io::Result<usize> {
+    // SAFETY: iovec and mmsghdr are plain old data; zeroed is a valid value.
+    let mut iovs: [libc::iovec; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut headers: [libc::mmsghdr; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    let n = batch.len().min(SEND_BATCH);
+    for ((q, iov), header) in batch.iter().zip(&mut iovs).zip(&mut headers) {
+        let payload = bytes.get(q.bytes.clone()).unwrap_or_default();
+        iov.iov_base = payload.as_ptr() as *mut libc::c_void;
+        iov.iov_len = payload.len();
+        let msg = &mut header.msg_hdr;
+        msg.msg_name = q.to.as_ptr() as *mut libc::c_void;
+        msg.msg_namelen = q.to.len();
+        msg.msg_iov = iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = q.control.buf.as_ptr() as *mut libc::c_void;
+        msg.msg_controllen = q.control.len as _;
+    }
+    // SAFETY: the first `n` headers point at live payloads, addresses, iovecs and control
+    // messages (owned by `batch`, `bytes` and `iovs`), none of which moves or is written
+    // during the call; the kernel only reads them.
+    let sent = unsafe {
+        libc::sendmmsg(
+            fd,
+            headers.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    match usize::try_from(sent) {
+        Ok(0) if n > 0 => Err(io::Error::other("sendmmsg sent nothing")),
+        Ok(sent) => Ok(sent),
+        Err(_) => Err(io::Error::last_os_error()),
+    }
 }
 
 /// Scratch space for the control messages an IPv6 receive carries (hop limit, packet info).

@@ -1,6 +1,7 @@
 //! The signals the agent handles.
 
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
 /// The signals the agent acts on. Every signal an operator or a keepalived-era tool may
 /// send has a handler, so none of them kills the agent without its clean exit (which would
@@ -18,7 +19,13 @@ pub enum Signal {
     Ignored(&'static str),
 }
 
+/// The signals, as one channel: the loop polls one receiver per turn, not six (it turns
+/// for every advert).
 pub struct Signals {
+    rx: mpsc::Receiver<Signal>,
+}
+
+struct Streams {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
@@ -28,11 +35,35 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// Install the handlers (on the current runtime).
     pub fn new() -> Result<Signals, String> {
+        let mut streams = Streams::new()?;
+        let (tx, rx) = mpsc::channel(8);
+        tokio::spawn(async move {
+            loop {
+                let signal = streams.next().await;
+                if tx.send(signal).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Signals { rx })
+    }
+
+    pub async fn next(&mut self) -> Signal {
+        match self.rx.recv().await {
+            Some(signal) => signal,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Streams {
+    fn new() -> Result<Streams, String> {
         let listen = |kind: SignalKind| {
             signal(kind).map_err(|e| format!("cannot install a signal handler: {e}"))
         };
-        Ok(Signals {
+        Ok(Streams {
             term: listen(SignalKind::terminate())?,
             int: listen(SignalKind::interrupt())?,
             hup: listen(SignalKind::hangup())?,
@@ -42,7 +73,7 @@ impl Signals {
         })
     }
 
-    pub async fn next(&mut self) -> Signal {
+    async fn next(&mut self) -> Signal {
         tokio::select! {
             _ = self.term.recv() => Signal::Stop,
             _ = self.int.recv() => Signal::Stop,
