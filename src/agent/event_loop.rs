@@ -135,7 +135,7 @@ impl Link {
             promoted_secondaries: false,
             table: Arc::new(VridTable::new(std::iter::empty())),
             stats: Arc::default(),
-            outbox: Outbox::new(),
+            outbox: Outbox::default(),
         }
     }
 

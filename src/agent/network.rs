@@ -190,14 +190,16 @@ pub struct Outbox<T> {
     queued: Vec<Queued<T>>,
 }
 
-impl<T: Copy> Outbox<T> {
-    pub fn new() -> Outbox<T> {
+impl<T> Default for Outbox<T> {
+    fn default() -> Outbox<T> {
         Outbox {
             bytes: Vec::with_capacity(4096),
             queued: Vec::with_capacity(SEND_BATCH),
         }
     }
+}
 
+impl<T: Copy> Outbox<T> {
     pub fn is_empty(&self) -> bool {
         self.queued.is_empty()
     }
