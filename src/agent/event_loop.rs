@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::agent::addresses::{self, AddressOps};
@@ -23,7 +22,7 @@ use crate::agent::netlink::{Added, Change, IfState, Netlink, Owner};
 use crate::agent::network::{self, FrameSocket, Outbox, VrrpSocket};
 use crate::agent::nft;
 use crate::agent::notify::{Finished, Notifier, StateChange};
-use crate::agent::receive::{self, Inbound, RxStats, VridTable};
+use crate::agent::receive::{Reader, RxStats, Source, VridTable};
 use crate::agent::runner;
 use crate::agent::sd_notify;
 use crate::agent::signals::{Signal, Signals};
@@ -42,9 +41,9 @@ use crate::protocol::units::Family;
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the agent waits at exit for its notify commands (the STOP ones) to finish.
 const NOTIFY_AT_EXIT: Duration = Duration::from_secs(5);
-/// Adverts handled in one turn of the loop at most, so that a flood cannot hold up the
-/// timers; the rest wait in the channel for the next turn.
-const ADVERTS_PER_TURN: usize = 256;
+/// Batches read from one socket in one turn of the loop at most (16 datagrams each), so
+/// that a flood cannot hold up the timers; the rest wait in the socket for the next turn.
+const READS_PER_TURN: usize = 16;
 /// How often a master that still cannot send says so again.
 const SEND_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -115,7 +114,7 @@ struct Link {
     /// The interface index the socket is bound to.
     index: Option<u32>,
     socket: Option<Arc<VrrpSocket>>,
-    reader: Option<JoinHandle<()>>,
+    reader: Reader,
     /// We turned `promote_secondaries` on for this interface and turn it off at exit.
     promoted_secondaries: bool,
     table: Arc<VridTable>,
@@ -131,7 +130,7 @@ impl Link {
             family,
             index: None,
             socket: None,
-            reader: None,
+            reader: Reader::default(),
             promoted_secondaries: false,
             table: Arc::new(VridTable::new(std::iter::empty())),
             stats: Arc::default(),
@@ -139,25 +138,7 @@ impl Link {
         }
     }
 
-    /// (Re)start the task that reads the socket. Packets wait in the socket meanwhile.
-    fn spawn_reader(&mut self, socket: Arc<VrrpSocket>, inbound_tx: mpsc::Sender<Inbound>) {
-        if let Some(reader) = self.reader.take() {
-            reader.abort();
-        }
-        self.reader = Some(tokio::spawn(receive::read_loop(
-            socket,
-            self.interface.clone(),
-            self.family,
-            self.table.clone(),
-            self.stats.clone(),
-            inbound_tx,
-        )));
-    }
-
     fn close(&mut self) {
-        if let Some(reader) = self.reader.take() {
-            reader.abort();
-        }
         self.socket = None;
         self.index = None;
         self.outbox.clear();
@@ -189,7 +170,9 @@ pub struct Agent {
     frames: FrameSocket,
     checks: Checks,
     notifier: Notifier,
-    inbound_tx: mpsc::Sender<Inbound>,
+    /// The link whose socket is read first next time, so a flood on one cannot starve the
+    /// others.
+    next_link: usize,
     tx_buf: Vec<u8>,
     /// Adverts from a virtual MAC, as whole Ethernet frames.
     frame_buf: Vec<u8>,
@@ -243,7 +226,6 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
     let frames =
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
-    let (inbound_tx, mut inbound) = mpsc::channel(4096);
     let (reload_tx, mut reload_rx) = mpsc::channel(4);
     let hub = EventHub::new();
     let control = reload::Control::new(
@@ -255,14 +237,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         hub.clone(),
         metrics,
     );
-    let mut agent = Agent::new(
-        config,
-        netlink,
-        frames,
-        (checks, notifier),
-        inbound_tx,
-        control,
-    );
+    let mut agent = Agent::new(config, netlink, frames, (checks, notifier), control);
     let mut signals = Signals::new()?;
     let mut timer = timer::Deadline::new(agent.epoch)
         .map_err(|e| format!("cannot create the protocol timer (timerfd): {e}"))?;
@@ -298,7 +273,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
                 Signal::DumpCounters => agent.log_counters(),
                 Signal::Ignored(name) => tracing::info!(signal = name, "signal ignored"),
             },
-            Some(msg) = inbound.recv() => agent.on_adverts(msg, &mut inbound).await,
+            li = readable(&agent.links, agent.next_link) => agent.on_readable(li).await,
             Some(change) = changes.recv() => agent.on_changes(change, &mut changes).await,
             Some(done) = done_rx.recv() => agent.on_check(done).await,
             Some(Finished(target)) = finished_rx.recv() => agent.notifier.finished(target),
@@ -335,6 +310,24 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     hub.close(Duration::from_millis(500)).await;
     let _ = std::fs::remove_file(&agent.config.global.control_socket);
     Ok(())
+}
+
+/// The first link, from `start` on, whose socket may have datagrams waiting.
+fn readable(links: &[Link], start: usize) -> impl Future<Output = usize> + '_ {
+    std::future::poll_fn(move |cx| {
+        let n = links.len();
+        for k in 0..n {
+            let li = (start + k) % n;
+            let ready = links
+                .get(li)
+                .and_then(|l| l.socket.as_ref())
+                .is_some_and(|s| s.poll_readable(cx).is_ready());
+            if ready {
+                return std::task::Poll::Ready(li);
+            }
+        }
+        std::task::Poll::Pending
+    })
 }
 
 /// The next tick of an optional interval; never, without one.
@@ -385,7 +378,6 @@ impl Agent {
         netlink: Netlink,
         frames: FrameSocket,
         (checks, notifier): (Checks, Notifier),
-        inbound_tx: mpsc::Sender<Inbound>,
         control: reload::Control,
     ) -> Agent {
         let spec = node::Spec::from(&config);
@@ -408,7 +400,7 @@ impl Agent {
             frames,
             checks,
             notifier,
-            inbound_tx,
+            next_link: 0,
             tx_buf: Vec::with_capacity(1500),
             frame_buf: Vec::with_capacity(1514),
             sysctls: Vec::new(),
@@ -482,10 +474,7 @@ impl Agent {
                 link.table = Arc::new(table);
             }
             let known = self.interfaces.get(&link.interface).cloned().flatten();
-            match (link.socket.clone(), known) {
-                (Some(socket), _) if changed => {
-                    link.spawn_reader(socket, self.inbound_tx.clone());
-                }
+            match (&link.socket, known) {
                 (None, Some(state)) => {
                     if let Err(e) = self.open_link(li, state.index) {
                         tracing::error!(interface = %self.links[li].interface, error = %e, "cannot open the VRRP socket");
@@ -586,7 +575,6 @@ impl Agent {
                 }
             }
         }
-        link.spawn_reader(socket.clone(), self.inbound_tx.clone());
         link.socket = Some(socket);
         link.index = Some(index);
         Ok(())
@@ -784,29 +772,47 @@ impl Agent {
         }
     }
 
-    /// `first` and the adverts that came with it (instances in step send together), fed to
-    /// the node one by one and their outputs carried out once.
-    async fn on_adverts(&mut self, first: Inbound, more: &mut mpsc::Receiver<Inbound>) {
-        self.feed_advert(first);
-        for _ in 1..ADVERTS_PER_TURN {
-            match more.try_recv() {
-                Ok(msg) => self.feed_advert(msg),
-                Err(_) => break,
+    /// Link `li`'s socket has datagrams: read them in batches (a bounded number per turn, so
+    /// that a flood cannot hold up the timers), feed the valid adverts to the node, and carry
+    /// out the outputs once.
+    async fn on_readable(&mut self, li: usize) {
+        self.next_link = li + 1;
+        let Agent {
+            links, node, epoch, ..
+        } = self;
+        let Some(link) = links.get_mut(li) else {
+            return;
+        };
+        let Some(socket) = link.socket.clone() else {
+            return;
+        };
+        let from = Source {
+            socket: &socket,
+            interface: &link.interface,
+            family: link.family,
+            table: &link.table,
+            stats: &link.stats,
+        };
+        for _ in 0..READS_PER_TURN {
+            // Every datagram of a batch had arrived by the time it was read: timing them from
+            // here never starts a master-down timer before its advert came.
+            let mut now = None;
+            let read = link.reader.read(&from, |msg| {
+                let now = *now.get_or_insert_with(|| epoch.elapsed());
+                node.handle(
+                    now,
+                    Input::Advert {
+                        instance: msg.instance,
+                        advert: msg.advert,
+                        addresses_match: msg.addresses_match,
+                    },
+                );
+            });
+            if read < network::RECV_BATCH {
+                break;
             }
         }
         self.drain().await;
-    }
-
-    fn feed_advert(&mut self, msg: Inbound) {
-        let now = self.now();
-        self.node.handle(
-            now,
-            Input::Advert {
-                instance: msg.instance,
-                advert: msg.advert,
-                addresses_match: msg.addresses_match,
-            },
-        );
     }
 
     async fn on_check(&mut self, done: Done) {

@@ -3,12 +3,14 @@
 //! validation rule live in `packet`.
 
 use std::io;
-use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{self, ControlMessageOwned, MsgFlags, SockaddrStorage, sockopt};
+use nix::sys::socket::{self, sockopt};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use std::task::{Context, Poll};
+
+use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use crate::protocol::packet::{HOP_LIMIT, IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6};
@@ -77,19 +79,6 @@ impl VrrpSocket {
 
     pub fn ifindex(&self) -> u32 {
         self.ifindex
-    }
-
-    /// Wait for one datagram. `cmsg` is caller-owned scratch (see [`cmsg_buffer`]) so the
-    /// receive loop does not allocate.
-    pub async fn recv(&self, buf: &mut [u8], cmsg: &mut [u8]) -> io::Result<Received> {
-        loop {
-            let mut guard = self.fd.readable().await?;
-            let res = guard.try_io(|inner| recv_once(inner.get_ref(), buf, cmsg));
-            match res {
-                Ok(r) => return r,
-                Err(_would_block) => continue,
-            }
-        }
     }
 
     /// Where a VRRP message from `src` to `dst` goes, and the packet-info control message
@@ -296,39 +285,153 @@ fn send_batch<T>(fd: RawFd, bytes: &[u8], batch: &[Queued<T>]) -> io::Result<usi
     }
 }
 
-/// Scratch space for the control messages an IPv6 receive carries (hop limit, packet info).
-pub fn cmsg_buffer() -> Vec<u8> {
-    nix::cmsg_space!(libc::c_int, libc::in6_pktinfo)
+/// Datagrams read by one `recvmmsg` at most.
+pub const RECV_BATCH: usize = 16;
+/// Room for one datagram: the largest VRRP message (255 IPv6 addresses, 4,088 bytes; an
+/// IPv6 raw socket hands over no IP header) or an IPv4 one with its header. Anything longer
+/// is not VRRP and arrives truncated, as an empty datagram that fails validation.
+const RECV_SLOT: usize = 4160;
+
+/// Room for the control messages of one IPv6 datagram (hop limit, packet info).
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+struct ControlSpace([u8; 64]);
+
+/// The buffers of one socket's reads, allocated once.
+pub struct Inbox {
+    data: Vec<u8>,
+    names: Vec<libc::sockaddr_in6>,
+    controls: Vec<ControlSpace>,
+    received: Vec<Received>,
 }
 
-fn recv_once(sock: &Socket, buf: &mut [u8], cmsg: &mut [u8]) -> io::Result<Received> {
-    let mut iov = [IoSliceMut::new(buf)];
-    let msg = socket::recvmsg::<SockaddrStorage>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(cmsg),
-        MsgFlags::MSG_DONTWAIT,
-    )?;
-    let mut rx = Received {
-        len: msg.bytes,
-        src: msg
-            .address
-            .and_then(|a| a.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip()))),
-        dst: None,
-        hop_limit: None,
+impl Default for Inbox {
+    fn default() -> Inbox {
+        Inbox {
+            data: vec![0; RECV_BATCH * RECV_SLOT],
+            // SAFETY: sockaddr_in6 is plain old data; zeroed is a valid value.
+            names: vec![unsafe { std::mem::zeroed() }; RECV_BATCH],
+            controls: vec![ControlSpace([0; 64]); RECV_BATCH],
+            received: Vec::with_capacity(RECV_BATCH),
+        }
+    }
+}
+
+impl Inbox {
+    /// The datagrams of the last read, in arrival order.
+    pub fn datagrams(&self) -> impl Iterator<Item = (&[u8], &Received)> {
+        self.received.iter().enumerate().map(|(k, rx)| {
+            let start = k * RECV_SLOT;
+            (self.data.get(start..start + rx.len).unwrap_or_default(), rx)
+        })
+    }
+}
+
+impl VrrpSocket {
+    /// Ready when datagrams may be waiting (registers the waker otherwise).
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.fd.poll_read_ready(cx).map(|_| ())
+    }
+
+    /// Read the datagrams waiting, up to [`RECV_BATCH`], into `inbox`, without waiting:
+    /// how many (0 when none was: the socket then waits for the next one).
+    pub fn recv_batch(&self, inbox: &mut Inbox) -> io::Result<usize> {
+        inbox.received.clear();
+        let family = self.family;
+        match self.fd.try_io(Interest::READABLE, |sock| {
+            recv_batch(sock.as_raw_fd(), family, inbox)
+        }) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            other => other,
+        }
+    }
+}
+
+/// One `recvmmsg` into `inbox`. IPv4 needs neither the sender's address nor control messages:
+/// the raw socket hands over the IP header, which carries both.
+fn recv_batch(fd: RawFd, family: Family, inbox: &mut Inbox) -> io::Result<usize> {
+    // SAFETY: iovec and mmsghdr are plain old data; zeroed is a valid value.
+    let mut iovs: [libc::iovec; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut headers: [libc::mmsghdr; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    let v6 = family == Family::V6;
+    let slots = inbox.data.chunks_exact_mut(RECV_SLOT);
+    let extras = inbox.names.iter_mut().zip(inbox.controls.iter_mut());
+    for (((slot, iov), header), (name, control)) in
+        slots.zip(&mut iovs).zip(&mut headers).zip(extras)
+    {
+        iov.iov_base = slot.as_mut_ptr().cast();
+        iov.iov_len = slot.len();
+        let msg = &mut header.msg_hdr;
+        msg.msg_iov = iov;
+        msg.msg_iovlen = 1;
+        if v6 {
+            msg.msg_name = (name as *mut libc::sockaddr_in6).cast();
+            msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+            msg.msg_control = control.0.as_mut_ptr().cast();
+            msg.msg_controllen = control.0.len() as _;
+        }
+    }
+    // SAFETY: every header points at live, writable buffers of the lengths given (the
+    // inbox's slots, names and control spaces, and `iovs`), which outlive the call.
+    let n = unsafe {
+        libc::recvmmsg(
+            fd,
+            headers.as_mut_ptr(),
+            RECV_BATCH as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
     };
-    if let Ok(cmsgs) = msg.cmsgs() {
-        for c in cmsgs {
-            match c {
-                ControlMessageOwned::Ipv6HopLimit(h) => rx.hop_limit = u8::try_from(h).ok(),
-                ControlMessageOwned::Ipv6PacketInfo(info) => {
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    for (header, name) in headers.iter().zip(&inbox.names).take(n) {
+        let truncated = header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+        let mut rx = Received {
+            len: if truncated {
+                0
+            } else {
+                header.msg_len as usize
+            },
+            src: None,
+            dst: None,
+            hop_limit: None,
+        };
+        if v6 {
+            let whole =
+                header.msg_hdr.msg_namelen as usize >= std::mem::size_of::<libc::sockaddr_in6>();
+            if whole && name.sin6_family == libc::AF_INET6 as libc::sa_family_t {
+                rx.src = Some(IpAddr::V6(Ipv6Addr::from(name.sin6_addr.s6_addr)));
+            }
+            read_controls(&header.msg_hdr, &mut rx);
+        }
+        inbox.received.push(rx);
+    }
+    Ok(n)
+}
+
+/// The hop limit and destination of an IPv6 datagram, from its control messages.
+fn read_controls(msg: &libc::msghdr, rx: &mut Received) {
+    // SAFETY: `msg` is a header the kernel filled: msg_control and msg_controllen describe
+    // the control messages it wrote, which CMSG_FIRSTHDR/CMSG_NXTHDR walk within bounds;
+    // each payload is read unaligned, with the size its type has.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    let hops = std::ptr::read_unaligned(data.cast::<libc::c_int>());
+                    rx.hop_limit = u8::try_from(hops).ok();
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let info = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
                     rx.dst = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
                 }
                 _ => {}
             }
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    Ok(rx)
 }
 
 fn is_link_scope(a: &Ipv6Addr) -> bool {

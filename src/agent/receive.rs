@@ -1,17 +1,14 @@
-//! The receive path: one task per VRRP socket reads datagrams into a reused buffer, runs the
-//! packet module's validation against the VRIDs configured on that socket, counts drops by
-//! kind, and hands valid adverts to the event loop as small `Copy` messages. Nothing on this
-//! path allocates per packet.
+//! The receive path: the event loop reads each VRRP socket in batches (`recvmmsg`) into
+//! buffers allocated once, runs the packet module's validation against the VRIDs configured
+//! on that socket, counts drops by kind, and feeds valid adverts to the node. No task, no
+//! channel and no allocation per packet.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
-
-use crate::agent::network::{self, Received, VrrpSocket};
+use crate::agent::network::{self, Inbox, Received, VrrpSocket};
 use crate::config::InstanceConfig;
 use crate::protocol::fsm::AdvertIn;
 use crate::protocol::packet::{self, DropKind, Expect, RxMeta};
@@ -183,43 +180,53 @@ impl DropLog {
     }
 }
 
-/// Largest datagram we read: an IPv4 header with options plus 255 IPv6 addresses fits easily.
-const RX_BUFFER: usize = 9216;
+/// The receive side of one socket: its buffers and its drop log.
+pub struct Reader {
+    inbox: Inbox,
+    log: DropLog,
+}
 
-/// The reader task body for one socket.
-pub async fn read_loop(
-    socket: Arc<VrrpSocket>,
-    interface: String,
-    family: Family,
-    table: Arc<VridTable>,
-    stats: Arc<RxStats>,
-    tx: mpsc::Sender<Inbound>,
-) {
-    let mut buf = vec![0u8; RX_BUFFER];
-    let mut cmsg = network::cmsg_buffer();
-    let mut log = DropLog::new();
-    loop {
-        let rx = match socket.recv(&mut buf, &mut cmsg).await {
-            Ok(rx) => rx,
+impl Default for Reader {
+    fn default() -> Reader {
+        Reader {
+            inbox: Inbox::default(),
+            log: DropLog::new(),
+        }
+    }
+}
+
+/// The socket a [`Reader`] reads, and what it expects there.
+pub struct Source<'a> {
+    pub socket: &'a VrrpSocket,
+    pub interface: &'a str,
+    pub family: Family,
+    pub table: &'a VridTable,
+    pub stats: &'a RxStats,
+}
+
+impl Reader {
+    /// Read one batch of what waits on the socket, validate it, count drops by kind, and
+    /// hand each valid advert to `deliver`: how many datagrams were read (fewer than
+    /// [`network::RECV_BATCH`]: the socket is drained for now).
+    pub fn read(&mut self, from: &Source<'_>, mut deliver: impl FnMut(Inbound)) -> usize {
+        let n = match from.socket.recv_batch(&mut self.inbox) {
+            Ok(n) => n,
             Err(e) => {
-                tracing::debug!(interface, %family, error = %e, "receive failed");
-                // A persistent error (interface gone) must not spin the core.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
+                // The socket is not read again before it says it is readable again.
+                tracing::debug!(interface = from.interface, family = %from.family, error = %e, "receive failed");
+                return 0;
             }
         };
-        stats.received.fetch_add(1, Ordering::Relaxed);
-        let data = buf.get(..rx.len).unwrap_or(&buf);
-        match table.check(family, data, &rx) {
-            Ok(inbound) => {
-                if tx.send(inbound).await.is_err() {
-                    return; // the event loop is gone: the agent is stopping
+        from.stats.received.fetch_add(n as u64, Ordering::Relaxed);
+        for (data, rx) in self.inbox.datagrams() {
+            match from.table.check(from.family, data, rx) {
+                Ok(inbound) => deliver(inbound),
+                Err(kind) => {
+                    from.stats.count_drop(kind);
+                    self.log.note(from.interface, from.family, kind, rx);
                 }
             }
-            Err(kind) => {
-                stats.count_drop(kind);
-                log.note(&interface, family, kind, &rx);
-            }
         }
+        n
     }
 }
