@@ -117,7 +117,7 @@ struct Link {
     reader: Reader,
     /// We turned `promote_secondaries` on for this interface and turn it off at exit.
     promoted_secondaries: bool,
-    table: Arc<VridTable>,
+    table: VridTable,
     stats: Arc<RxStats>,
     /// Adverts of this step, by instance and destination.
     outbox: Outbox<(InstanceId, IpAddr)>,
@@ -132,7 +132,7 @@ impl Link {
             socket: None,
             reader: Reader::default(),
             promoted_secondaries: false,
-            table: Arc::new(VridTable::new(std::iter::empty())),
+            table: VridTable::new(std::iter::empty()),
             stats: Arc::default(),
             outbox: Outbox::default(),
         }
@@ -417,7 +417,7 @@ impl Agent {
 
     /// Lay out the per-instance records and the sockets for `self.config`, whose instances
     /// the node holds at `slots`: a record whose id stays keeps its send counters, a socket
-    /// still needed stays open (its reader restarts only if its VRIDs changed), a new one
+    /// still needed stays open (with its VRIDs updated), a new one
     /// opens if its interface is there, one no longer needed closes.
     fn place(&mut self, slots: &Slots) {
         let mut old_links = std::mem::take(&mut self.links);
@@ -467,20 +467,13 @@ impl Agent {
                 .filter_map(|(i, inst)| inst.as_ref().map(|inst| (i, inst)))
                 .filter(|(_, inst)| inst.link == li)
                 .map(|(i, inst)| (i, &inst.cfg));
-            let table = VridTable::new(members);
             let link = &mut self.links[li];
-            let changed = *link.table != table;
-            if changed {
-                link.table = Arc::new(table);
-            }
+            link.table = VridTable::new(members);
             let known = self.interfaces.get(&link.interface).cloned().flatten();
-            match (&link.socket, known) {
-                (None, Some(state)) => {
-                    if let Err(e) = self.open_link(li, state.index) {
-                        tracing::error!(interface = %self.links[li].interface, error = %e, "cannot open the VRRP socket");
-                    }
-                }
-                _ => {}
+            if let (None, Some(state)) = (&link.socket, known)
+                && let Err(e) = self.open_link(li, state.index)
+            {
+                tracing::error!(interface = %self.links[li].interface, error = %e, "cannot open the VRRP socket");
             }
         }
     }
