@@ -20,4 +20,7 @@ pub mod sd_notify;
 pub mod signals;
 pub mod timer;
 
+#[cfg(test)]
+mod testns;
+
 pub use event_loop::run;

@@ -666,89 +666,12 @@ async fn resync(handle: &Handle, tx: &UnboundedSender<Change>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsRawFd;
-    use std::process::Command;
+    use crate::agent::testns::{ip, netns, run_in};
 
     /// Bound on every wait for the kernel (events, link state settling).
     const WAIT: Duration = Duration::from_secs(5);
     const MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x10, 0x00, 0x01];
     const NO_SUCH_INDEX: u32 = 0x7fff_fff0;
-
-    /// Deletes the test namespace (and with it the veth pair) even on panic.
-    struct Netns(String);
-
-    impl Drop for Netns {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-        }
-    }
-
-    /// `ip -n NS ARGS`, panicking with ip's stderr on failure.
-    fn ip(ns: &str, args: &str) {
-        let out = Command::new("ip")
-            .args(["-n", ns])
-            .args(args.split_whitespace())
-            .output()
-            .expect("running ip");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "ip -n {ns} {args}: {stderr}");
-    }
-
-    /// A fresh namespace with a veth pair va <-> vb, both up; `None` (with the
-    /// reason printed) when the environment cannot run these tests.
-    fn netns(tag: &str) -> Option<Netns> {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping netlink namespace test: needs root");
-            return None;
-        }
-        let name = format!("vipdnl{}{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        match Command::new("ip").args(["netns", "add", &name]).output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                eprintln!("skipping netlink namespace test: `ip netns add` failed: {stderr}");
-                return None;
-            }
-            Err(e) => {
-                eprintln!("skipping netlink namespace test: cannot run `ip`: {e}");
-                return None;
-            }
-        }
-        let ns = Netns(name);
-        ip(&ns.0, "link add va type veth peer name vb");
-        ip(&ns.0, "link set va address 02:00:5e:10:00:01");
-        ip(&ns.0, "link set va up");
-        ip(&ns.0, "link set vb up");
-        Some(ns)
-    }
-
-    /// Runs `body` on a thread that entered the namespace, with its own
-    /// current-thread runtime (setns is per thread, and netlink sockets bind
-    /// to the netns of the thread that creates them).
-    fn run_in<F, Fut>(ns: &Netns, body: F)
-    where
-        F: FnOnce(String) -> Fut + Send + 'static,
-        Fut: Future<Output = ()>,
-    {
-        let name = ns.0.clone();
-        let thread = std::thread::spawn(move || {
-            let path = format!("/run/netns/{name}");
-            let file = std::fs::File::open(&path).expect("opening the netns file");
-            // SAFETY: a valid namespace fd; only this thread's netns changes.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns {path}: {}", io::Error::last_os_error());
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("building a runtime");
-            runtime.block_on(body(name));
-        });
-        if let Err(panic) = thread.join() {
-            std::panic::resume_unwind(panic);
-        }
-    }
 
     async fn state(nl: &Netlink, name: &str) -> IfState {
         let state = nl.interface(name).await.expect("querying");

@@ -564,3 +564,119 @@ pub fn parent_sysctls(parent: &str) -> [(String, &'static str); 2] {
 pub fn strict_rp_filter() -> bool {
     std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/rp_filter").is_ok_and(|v| v.trim() == "1")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::testns::{ip, move_peer, netns, opened_in, run_in};
+    use std::time::Duration;
+
+    /// Bound on the wait for what was sent to arrive.
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn index(name: &str) -> u32 {
+        nix::net::if_::if_nametoindex(name).expect("interface index")
+    }
+
+    /// Read `vb` until `want` datagrams came (or the bound passes): their bytes and metadata.
+    async fn read_all(socket: &VrrpSocket, want: usize) -> Vec<(Vec<u8>, Received)> {
+        let mut inbox = Inbox::default();
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while got.len() < want {
+            let ready = std::future::poll_fn(|cx| socket.poll_readable(cx));
+            tokio::time::timeout_at(deadline, ready)
+                .await
+                .unwrap_or_else(|_| panic!("only {} of {want} datagrams arrived", got.len()));
+            let n = socket.recv_batch(&mut inbox).expect("recvmmsg");
+            assert!(n <= RECV_BATCH);
+            got.extend(inbox.datagrams().map(|(d, rx)| (d.to_vec(), *rx)));
+        }
+        got
+    }
+
+    /// 40 messages queued in one step leave in batches of at most 64 and arrive in order, read
+    /// back 16 at a time; IPv6 brings its sender, destination and hop limit along.
+    #[test]
+    fn a_batch_goes_out_and_comes_back_whole() {
+        let Some(ns) = netns("net") else {
+            return;
+        };
+        let peer = move_peer(&ns);
+        ip(&ns.0, "addr add 10.9.0.1/24 dev va");
+        ip(&peer.0, "addr add 10.9.0.2/24 dev vb");
+        ip(&ns.0, "addr add fe80::a/64 dev va nodad");
+        ip(&peer.0, "addr add fe80::b/64 dev vb nodad");
+        run_in(&ns, move |_| async move {
+            for (family, src) in [
+                (Family::V4, "10.9.0.1".parse::<IpAddr>().expect("literal")),
+                (Family::V6, "fe80::a".parse().expect("literal")),
+            ] {
+                let tx = VrrpSocket::open(family, "va", index("va")).expect("socket on va");
+                let runtime = tokio::runtime::Handle::current();
+                let rx = opened_in(&peer, &runtime, || {
+                    VrrpSocket::open(family, "vb", index("vb")).expect("socket on vb")
+                });
+                let group = multicast_group(family);
+                let mut outbox = Outbox::default();
+                for k in 0..40u8 {
+                    let payload = [3 << 4 | 1, k, 100, 0, 0, 10, 0, 0];
+                    outbox.push(&tx, &payload, (src, group), k).expect("queued");
+                }
+                let mut results = Vec::new();
+                outbox.flush(&tx, |k, sent| results.push((k, sent.is_ok())));
+                let want: Vec<(u8, bool)> = (0..40).map(|k| (k, true)).collect();
+                assert_eq!(results, want, "{family}: every message reported, in order");
+                assert!(outbox.is_empty());
+
+                let got = read_all(&rx, 40).await;
+                for (k, (data, meta)) in got.iter().enumerate() {
+                    // IPv4 raw sockets hand over the IP header (20 bytes here) too.
+                    let vrrp = match family {
+                        Family::V4 => data.get(20..).unwrap_or_default(),
+                        Family::V6 => data.as_slice(),
+                    };
+                    assert_eq!(
+                        vrrp.get(1),
+                        Some(&(k as u8)),
+                        "{family}: datagram {k} in order"
+                    );
+                    if family == Family::V6 {
+                        assert_eq!(meta.src, Some(src), "{family}: sender");
+                        assert_eq!(meta.dst, Some(group), "{family}: destination");
+                        assert_eq!(meta.hop_limit, Some(HOP_LIMIT), "{family}: hop limit");
+                    }
+                }
+            }
+        });
+    }
+
+    /// A message the kernel refuses is reported against its own tag; the rest still go.
+    #[test]
+    fn a_refused_message_is_reported_and_the_rest_go() {
+        let Some(ns) = netns("nrf") else {
+            return;
+        };
+        ip(&ns.0, "addr add 10.9.1.1/24 dev va");
+        run_in(&ns, |_| async {
+            let tx = VrrpSocket::open(Family::V4, "va", index("va")).expect("socket on va");
+            let src: IpAddr = "10.9.1.1".parse().expect("literal");
+            let group = multicast_group(Family::V4);
+            let mut outbox = Outbox::default();
+            let too_big = vec![0u8; 70_000];
+            outbox
+                .push(&tx, &[0x31; 8], (src, group), 0)
+                .expect("queued");
+            outbox.push(&tx, &too_big, (src, group), 1).expect("queued");
+            outbox
+                .push(&tx, &[0x31; 8], (src, group), 2)
+                .expect("queued");
+            let mut results = Vec::new();
+            outbox.flush(&tx, |k, sent| results.push((k, sent.is_ok())));
+            assert_eq!(results, [(0, true), (1, false), (2, true)]);
+            let v6: IpAddr = "fe80::1".parse().expect("literal");
+            let refused = outbox.push(&tx, &[0; 8], (v6, v6), 3);
+            assert!(refused.is_err(), "an IPv6 message on an IPv4 socket");
+        });
+    }
+}
