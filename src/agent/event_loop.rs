@@ -170,6 +170,8 @@ pub struct Agent {
     frames: FrameSocket,
     checks: Checks,
     notifier: Notifier,
+    /// The node's outputs of one step (kept to reuse its memory).
+    step: Vec<Output>,
     /// The link whose socket is read first next time, so a flood on one cannot starve the
     /// others.
     next_link: usize,
@@ -401,6 +403,7 @@ impl Agent {
             checks,
             notifier,
             next_link: 0,
+            step: Vec::new(),
             tx_buf: Vec::with_capacity(1500),
             frame_buf: Vec::with_capacity(1514),
             sysctls: Vec::new(),
@@ -907,117 +910,139 @@ impl Agent {
 
     // ----- carrying out the node's outputs ---------------------------------------------------
 
+    /// Carry out the node's outputs. Adverts go first, together: a takeover's advert is on
+    /// the wire before its log line, its addresses and its announcements, and when hundreds
+    /// of instances move at once, all their adverts leave in one `sendmmsg` per socket before
+    /// any address work starts. Everything else keeps the node's order.
     async fn drain(&mut self) {
-        while let Some(output) = self.node.poll_output() {
-            // Adverts wait for the end of the step, to go out together; not behind a kernel
-            // request the loop waits for, nor behind an announcement (adverts go first).
-            if !matches!(
-                output,
-                Output::Send { .. }
-                    | Output::AddAddress { .. }
-                    | Output::RemoveAddress { .. }
-                    | Output::Event(_)
-                    | Output::Notify { .. }
-                    | Output::Check { .. }
-            ) {
-                self.flush_adverts();
+        let mut step = std::mem::take(&mut self.step);
+        loop {
+            step.extend(std::iter::from_fn(|| self.node.poll_output()));
+            if step.is_empty() {
+                break;
             }
-            match output {
-                Output::Send {
+            // Up to a reload, which changes what an instance's advert carries.
+            let before_reload = step
+                .iter()
+                .position(|o| matches!(o, Output::Reloaded { .. }))
+                .unwrap_or(step.len());
+            for output in step.iter().take(before_reload) {
+                if let Output::Send {
                     instance,
                     src,
                     priority,
-                } => self.send_advert(instance, src, priority),
-                Output::AddAddress {
-                    instance,
-                    ifindex,
-                    address,
-                } => self
-                    .addresses
-                    .add(&self.netlink, instance, ifindex, address),
-                Output::RemoveAddress {
-                    instance,
-                    ifindex,
-                    address,
-                } => self
-                    .addresses
-                    .remove(&self.netlink, instance, ifindex, address),
-                Output::Announce {
-                    instance,
+                } = *output
+                {
+                    self.send_advert(instance, src, priority);
+                }
+            }
+            self.flush_adverts();
+            for (k, output) in step.drain(..).enumerate() {
+                if k < before_reload && matches!(output, Output::Send { .. }) {
+                    continue;
+                }
+                self.carry_out(output).await;
+            }
+        }
+        self.step = step;
+    }
+
+    async fn carry_out(&mut self, output: Output) {
+        match output {
+            Output::Send {
+                instance,
+                src,
+                priority,
+            } => self.send_advert(instance, src, priority),
+            Output::AddAddress {
+                instance,
+                ifindex,
+                address,
+            } => self
+                .addresses
+                .add(&self.netlink, instance, ifindex, address),
+            Output::RemoveAddress {
+                instance,
+                ifindex,
+                address,
+            } => self
+                .addresses
+                .remove(&self.netlink, instance, ifindex, address),
+            Output::Announce {
+                instance,
+                ifindex,
+                mac,
+                count,
+            } => {
+                let announce = addresses::Announce {
                     ifindex,
                     mac,
                     count,
-                } => {
-                    let announce = addresses::Announce {
-                        ifindex,
-                        mac,
-                        count,
-                    };
-                    if let Some(now) = self.addresses.announce(instance, announce) {
-                        self.announce(instance, now);
-                    }
+                };
+                if let Some(now) = self.addresses.announce(instance, announce) {
+                    self.announce(instance, now);
                 }
-                Output::CreateVmac {
-                    instance,
-                    name,
-                    parent,
-                    mac,
-                } => {
-                    let state = self.create_vmac(instance, &name, parent, mac).await;
-                    self.interfaces.insert(name.clone(), state.clone());
-                    let now = self.now();
-                    self.node.handle(
-                        now,
-                        Input::Link {
-                            interface: name,
-                            state,
-                        },
-                    );
+            }
+            Output::CreateVmac {
+                instance,
+                name,
+                parent,
+                mac,
+            } => {
+                let state = self.create_vmac(instance, &name, parent, mac).await;
+                self.interfaces.insert(name.clone(), state.clone());
+                let now = self.now();
+                self.node.handle(
+                    now,
+                    Input::Link {
+                        interface: name,
+                        state,
+                    },
+                );
+            }
+            Output::AcceptFilter { instance, drop } => {
+                if drop.is_empty() {
+                    self.accept_filters.remove(&instance);
+                } else {
+                    self.accept_filters.insert(instance, drop);
                 }
-                Output::AcceptFilter { instance, drop } => {
-                    if drop.is_empty() {
-                        self.accept_filters.remove(&instance);
-                    } else {
-                        self.accept_filters.insert(instance, drop);
-                    }
-                    self.write_accept_table();
+                self.write_accept_table();
+            }
+            Output::DeleteVmac { instance, name } => {
+                if let Err(e) = self.netlink.delete_vmac(&name).await {
+                    tracing::error!(instance = %self.name(instance), interface = %name, error = %e, "cannot delete the virtual MAC interface");
                 }
-                Output::DeleteVmac { instance, name } => {
-                    if let Err(e) = self.netlink.delete_vmac(&name).await {
-                        tracing::error!(instance = %self.name(instance), interface = %name, error = %e, "cannot delete the virtual MAC interface");
-                    }
-                    if let Some(known) = self.interfaces.get_mut(&name) {
-                        *known = None;
-                    }
+                if let Some(known) = self.interfaces.get_mut(&name) {
+                    *known = None;
                 }
-                Output::SetVmacUp {
-                    instance,
-                    ifindex,
-                    up,
-                } => {
-                    if let Err(e) = self.netlink.set_up(ifindex, up).await {
-                        tracing::error!(instance = %self.name(instance), error = %e, "cannot set the virtual MAC interface up or down");
-                    }
+            }
+            Output::SetVmacUp {
+                instance,
+                ifindex,
+                up,
+            } => {
+                if let Err(e) = self.netlink.set_up(ifindex, up).await {
+                    tracing::error!(instance = %self.name(instance), error = %e, "cannot set the virtual MAC interface up or down");
                 }
-                Output::Check { track } => self.checks.start(track),
-                Output::Notify {
-                    target,
+            }
+            Output::Check { track } => self.checks.start(track),
+            Output::Notify {
+                target,
+                from,
+                to,
+                reason,
+                priority,
+            } => self.notifier.push(
+                target,
+                StateChange {
                     from,
                     to,
                     reason,
                     priority,
-                } => self.notifier.push(
-                    target,
-                    StateChange {
-                        from,
-                        to,
-                        reason,
-                        priority,
-                    },
-                ),
-                Output::Event(event) => self.log_event(event),
-                Output::Reloaded { summary } => self.on_reloaded(summary),
-            }
+                },
+            ),
+            Output::Event(event) => self.log_event(event),
+            Output::Reloaded { summary } => self.on_reloaded(summary),
         }
         self.flush_adverts();
     }

@@ -38,6 +38,8 @@ pub const REFRESH_BURST: u8 = 1;
 const MISMATCH_EVERY: Duration = Duration::from_secs(60);
 /// How often adverts from another agent on this host are reported per instance.
 const FOREIGN_EVERY: Duration = Duration::from_secs(60);
+/// How often a lasting split brain is reported and re-announced.
+const CONFLICT_EVERY: Duration = Duration::from_secs(1);
 
 /// An instance, by its position in [`Spec::instances`]; stable for the node's life.
 pub type InstanceId = usize;
@@ -558,6 +560,9 @@ struct Instance {
     counters: Counters,
     mismatch_log: Throttle,
     foreign_log: Throttle,
+    /// A split brain that lasts (a one-way partition) is reported and answered with
+    /// announcements once a second, not at every advert of the other master.
+    conflict_log: Throttle,
     /// A reload removed it: inert, and its id is never reused (outputs already queued for
     /// it stay meaningful to the agent until [`Output::Reloaded`]).
     retired: bool,
@@ -590,6 +595,7 @@ impl Instance {
             counters: Counters::default(),
             mismatch_log: Throttle::new(MISMATCH_EVERY),
             foreign_log: Throttle::new(FOREIGN_EVERY),
+            conflict_log: Throttle::new(CONFLICT_EVERY),
             retired: false,
         }
     }
@@ -1077,6 +1083,9 @@ impl Node {
             .is_some_and(|since| now < since + advert.interval.to_duration());
         if was_master && inst.fsm.state() == State::Master && !overlap {
             inst.counters.master_conflicts += 1;
+            if inst.conflict_log.pass(now).is_none() {
+                return;
+            }
             self.out.push_back(Output::Event(Event::MasterConflict {
                 instance: inst.spec.name.clone(),
                 peer: advert.src,
