@@ -47,7 +47,7 @@
 # mass"), BENCH_INTERVALS ("10 100", overhead), ROUNDS (7; the first argument wins), SETTLE_SECONDS
 # (60), SCALE_ROUNDS (2), SCALE_BOUND (30), SCALE_QUIET (1), MASS_ROUNDS (ROUNDS); the load
 # window is the second argument only (10 s). BENCH_ONLY_OVERHEAD=1 is BENCH_SECTIONS=overhead.
-# At the defaults the run takes about 13 minutes on 2 cores; a trial run:
+# At the defaults the run takes about 7 minutes on 2 cores; a trial run:
 #   sudo BENCH_SECTIONS="scale mass" SETTLE_SECONDS=10 SCALE_ROUNDS=1 ROUNDS=3 netns-tests/bench_timing.sh
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
