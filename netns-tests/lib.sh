@@ -258,13 +258,14 @@ start_vipd() {
 	wait_until 5 "vipd on $1 to answer on its control socket" vipd_status "$1" >/dev/null
 }
 
-# stop_agent HOST [SIGNAL]: signal HOST's agent, wait (bounded) for it to exit; sets AGENT_RC.
+# stop_agent HOST [SIGNAL] [SECONDS]: signal HOST's agent, wait (at most SECONDS, default 5) for
+# it to exit; sets AGENT_RC.
 stop_agent() {
-	local host=$1 sig=${2:-TERM} pid=${LAB_PID_OF[$1]}
+	local host=$1 sig=${2:-TERM} secs=${3:-5} pid=${LAB_PID_OF[$1]}
 	lab_kill "$sig" "$pid"
 	AGENT_RC=0
 	{ # stderr muted: bash reports children killed by a signal ("Killed") there
-		wait_until 5 "the agent on $host (pid $pid) to exit after SIG$sig" not alive "$pid"
+		wait_until "$secs" "the agent on $host (pid $pid) to exit after SIG$sig" not alive "$pid"
 		# shellcheck disable=SC2034 # read by the tests
 		wait "$pid" || AGENT_RC=$?
 	} 2>/dev/null
@@ -310,12 +311,18 @@ keepalived_conf() {
 	} >"$LAB_DIR/$host.keepalived.conf"
 }
 
-start_keepalived() {
+start_keepalived() { keepalived_exec "$1" "$2" check; }
+# spawn_keepalived HOST CONF: start_keepalived without checking CONF first (check it with
+# `keepalived -t -f CONF` beforehand), so that agents with large files start at one instant.
+spawn_keepalived() { keepalived_exec "$1" "$2" nocheck; }
+keepalived_exec() {
 	local host=$1 conf=$2 log="$LAB_DIR/$1.keepalived.log"
 	[[ " ${LAB_LOGS[*]} " == *" $log "* ]] || LAB_LOGS+=("$log")
 	mkdir -p "$LAB_DIR/$host.tmp"
 	echo "=== $(date +%T.%N) START keepalived -f $conf" >>"$log"
-	keepalived -t -f "$conf" >>"$log" 2>&1 || fail "keepalived rejects $conf (see $log)"
+	if [[ $3 == check ]]; then
+		keepalived -t -f "$conf" >>"$log" 2>&1 || fail "keepalived rejects $conf (see $log)"
+	fi
 	ip netns exec "$(ns "$host")" env TMPDIR="$LAB_DIR/$host.tmp" keepalived -n -l -G -D -P -f "$conf" \
 		-p "$LAB_DIR/$host.keepalived.pid" -r "$LAB_DIR/$host.vrrp.pid" >>"$log" 2>&1 &
 	LAB_PID_OF[$host]=$!
@@ -392,11 +399,13 @@ takeover_after_cut() {
 }
 
 # ---- packet capture -----------------------------------------------------------------------
-# capture_start NAME: tcpdump on br0 into $LAB_DIR/NAME.pcap (= $CAP_FILE), listening on return.
+# capture_start NAME [BPF...]: tcpdump on br0 into $LAB_DIR/NAME.pcap (= $CAP_FILE), listening on
+# return; BPF (e.g. ip proto 112) keeps floods of other packets out of the capture and its buffer.
 capture_start() {
 	local name=$1
+	shift
 	CAP_FILE="$LAB_DIR/$name.pcap"
-	ip netns exec "$(ns sw)" tcpdump -i br0 -n -U --immediate-mode -w "$CAP_FILE" 2>"$LAB_DIR/$name.tcpdump.log" &
+	ip netns exec "$(ns sw)" tcpdump -i br0 -n -U --immediate-mode -w "$CAP_FILE" "$@" 2>"$LAB_DIR/$name.tcpdump.log" &
 	CAP_PID=$!
 	LAB_PIDS+=($!)
 	wait_until 5 "tcpdump to listen on br0" grep -qs "listening on" "$LAB_DIR/$name.tcpdump.log"
@@ -508,4 +517,58 @@ flap_link() {
 		d=$((lo + RANDOM % (hi - lo + 1)))
 		sleep "0.$(printf '%03d' "$d")"
 	done
+}
+
+# ---- many instances (t_mass_takeover, bench_timing.sh) -------------------------------------
+# agent_roles HOST vipd|keepalived: "CHANGES MASTERS BACKUPS OTHERS" from HOST's agent log since
+# its last start: how many state-change lines it holds, and how many instances are master,
+# backup or anything else (fault, init) by their last logged change. Works for both agents'
+# logs (vipd: "state change instance=N ... to=S", keepalived: "(N) Entering S STATE"), so a
+# benchmark judges them the same way.
+agent_roles() {
+	local f
+	if [[ $2 == vipd ]]; then f="$LAB_DIR/$1.vipd.log"; else f="$LAB_DIR/$1.keepalived.log"; fi
+	awk '
+		/^=== .* START / { split("", last); c = 0; next }
+		/ state change instance=/ {
+			n = $0; sub(/.* state change instance=/, "", n); sub(/ .*/, "", n)
+			s = $0; sub(/.* to=/, "", s); sub(/ .*/, "", s); gsub(/"/, "", s)
+			last[n] = s; c++; next
+		}
+		match($0, /\([^)]*\) Entering [A-Z]+ STATE/) {
+			t = substr($0, RSTART + 1, RLENGTH - 1)
+			n = t; sub(/\) Entering .*/, "", n)
+			s = t; sub(/.*\) Entering /, "", s); sub(/ STATE/, "", s)
+			last[n] = tolower(s); c++
+		}
+		END {
+			for (n in last) { if (last[n] == "master") m++; else if (last[n] == "backup") b++; else o++ }
+			printf "%d %d %d %d\n", c, m, b, o
+		}' "$f" 2>/dev/null || echo "0 0 0 0"
+}
+
+# vip_count HOST ERE: how many IPv4 /32 addresses of HOST (any interface) match ERE; -1 when the
+# kernel's dump was interrupted by changes (ip says "Dump was interrupted and may be inconsistent").
+vip_count() {
+	ip -n "$(ns "$1")" -4 -o addr show 2>&1 | awk -v re="$2" '
+		/Dump was interrupted/ { bad = 1 }
+		{ split($4, p, "/"); if (p[2] == 32 && p[1] ~ re) n++ }
+		END { print bad ? -1 : n + 0 }'
+}
+
+# mon_adds HOST FROM_LINE ERE: "EPOCH_SECONDS ADDRESS" (microseconds) for every address added
+# to HOST matching ERE in its `ip -ts monitor` file (monitor_start) after its first FROM_LINE
+# lines. The stamp is the monitor's wall clock when it read the kernel's message.
+mon_adds() {
+	local host=$1 from=$2 re=$3 dates=() d map=""
+	mapfile -t dates < <(tail -n +$((from + 1)) "$LAB_DIR/$host.mon" | sed -n 's/^\[\([0-9-]*\)T.*/\1/p' | sort -u)
+	for d in "${dates[@]}"; do map+="$d=$(date -d "$d" +%s) "; done
+	tail -n +$((from + 1)) "$LAB_DIR/$host.mon" | awk -v map="$map" -v re="$re" '
+		BEGIN { k = split(map, m, " "); for (i = 1; i <= k; i++) { split(m[i], kv, "="); mid[kv[1]] = kv[2] } }
+		/^\[[0-9-]+T[0-9:.]+\] [0-9]+: / && !/ Deleted / {
+			a = $0; sub(/.* inet /, "", a); sub(/\/.*/, "", a)
+			if (a !~ re) next
+			ts = substr($1, 2, length($1) - 2); split(ts, dt, "T"); split(dt[2], hms, ":")
+			printf "%.6f %s\n", mid[dt[1]] + hms[1] * 3600 + hms[2] * 60 + hms[3], a
+		}'
 }
