@@ -710,7 +710,14 @@ impl Agent {
         }
     }
 
+    /// A deadline passed. Adverts already waiting in the sockets go first: they came before
+    /// the deadline, or while the loop was not running. A backup whose master-down timer
+    /// fires while the new master's first advert waits unread must hear it, not take over
+    /// too (the loop would otherwise pick either, at random, when both are ready).
     async fn on_timers(&mut self) {
+        for li in 0..self.links.len() {
+            self.read_link(li);
+        }
         let now = self.now();
         self.node.handle_timeout(now);
         self.drain().await;
@@ -768,11 +775,17 @@ impl Agent {
         }
     }
 
-    /// Link `li`'s socket has datagrams: read them in batches (a bounded number per turn, so
-    /// that a flood cannot hold up the timers), feed the valid adverts to the node, and carry
-    /// out the outputs once.
+    /// Link `li`'s socket has datagrams: feed them to the node and carry out the outputs.
     async fn on_readable(&mut self, li: usize) {
         self.next_link = li + 1;
+        self.read_link(li);
+        self.drain().await;
+    }
+
+    /// Read what waits on link `li`'s socket in batches (a bounded number, so that a flood
+    /// cannot hold up the timers; the rest waits in the socket) and feed the valid adverts to
+    /// the node.
+    fn read_link(&mut self, li: usize) {
         let Agent {
             links, node, epoch, ..
         } = self;
@@ -808,7 +821,6 @@ impl Agent {
                 break;
             }
         }
-        self.drain().await;
     }
 
     async fn on_check(&mut self, done: Done) {
