@@ -228,6 +228,8 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         Netlink::open().map_err(|e| format!("cannot open netlink: {e}"))?;
     let frames =
         FrameSocket::open().map_err(|e| format!("cannot open the announcement socket: {e}"))?;
+    let addresses = AddressOps::open()
+        .map_err(|e| format!("cannot open the netlink socket for addresses: {e}"))?;
     let (reload_tx, mut reload_rx) = mpsc::channel(4);
     let hub = EventHub::new();
     let control = reload::Control::new(
@@ -239,7 +241,13 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
         hub.clone(),
         metrics,
     );
-    let mut agent = Agent::new(config, netlink, frames, (checks, notifier), control);
+    let mut agent = Agent::new(
+        config,
+        (netlink, addresses),
+        frames,
+        (checks, notifier),
+        control,
+    );
     let mut signals = Signals::new()?;
     let mut timer = timer::Deadline::new(agent.epoch)
         .map_err(|e| format!("cannot create the protocol timer (timerfd): {e}"))?;
@@ -285,8 +293,11 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
                 let _ = reply.send(outcome);
             }
             _ = timer.wait() => agent.on_timers().await,
-            done = agent.addresses.next() => agent.on_address(done).await,
-            _ = resync.tick() => agent.resync().await,
+            done = agent.addresses.next() => agent.on_addresses(done).await,
+            _ = resync.tick() => {
+                agent.addresses.expire();
+                agent.resync().await;
+            }
             // From the loop itself: a loop that stops turning stops the pings.
             _ = tick(&mut watchdog) => agent.tell_systemd("WATCHDOG=1"),
         }
@@ -377,7 +388,7 @@ fn check_capabilities() -> Result<(), String> {
 impl Agent {
     fn new(
         config: Config,
-        netlink: Netlink,
+        (netlink, addresses): (Netlink, AddressOps),
         frames: FrameSocket,
         (checks, notifier): (Checks, Notifier),
         control: reload::Control,
@@ -398,7 +409,7 @@ impl Agent {
             links: Vec::new(),
             interfaces,
             netlink,
-            addresses: AddressOps::default(),
+            addresses,
             frames,
             checks,
             notifier,
@@ -664,6 +675,8 @@ impl Agent {
             ),
             None => return None,
         };
+        // The kernel sees interface changes in the order the node asked for them.
+        self.addresses.flush();
         let replaced = match self.netlink.create_vmac(name, parent, mac, &instance).await {
             Ok(replaced) => replaced,
             Err(e) => {
@@ -723,8 +736,18 @@ impl Agent {
         self.drain().await;
     }
 
-    /// The kernel answered an address change.
-    async fn on_address(&mut self, done: addresses::Done) {
+    /// The kernel answered an address change, and maybe more since (a mass takeover sends a
+    /// thousand): all of them are booked, then the outputs carried out once.
+    async fn on_addresses(&mut self, first: addresses::Done) {
+        let mut next = Some(first);
+        while let Some(done) = next {
+            self.book_address(done);
+            next = self.addresses.ready();
+        }
+        self.drain().await;
+    }
+
+    fn book_address(&mut self, done: addresses::Done) {
         let released = self.addresses.answered(&done);
         match done {
             addresses::Done::Added {
@@ -764,14 +787,13 @@ impl Agent {
         {
             self.announce(instance, how);
         }
-        self.drain().await;
     }
 
     /// Every address change sent is answered (at exit, before the agent lets go).
     async fn settle_addresses(&mut self) {
         while !self.addresses.is_idle() {
             let done = self.addresses.next().await;
-            self.on_address(done).await;
+            self.on_addresses(done).await;
         }
     }
 
@@ -955,6 +977,10 @@ impl Agent {
                 }
                 self.carry_out(output).await;
             }
+            // The step's address changes in as few writes as fit, and any advert of an
+            // instance a reload changed.
+            self.addresses.flush();
+            self.flush_adverts();
         }
         self.step = step;
     }
@@ -970,16 +996,12 @@ impl Agent {
                 instance,
                 ifindex,
                 address,
-            } => self
-                .addresses
-                .add(&self.netlink, instance, ifindex, address),
+            } => self.addresses.add(instance, ifindex, address),
             Output::RemoveAddress {
                 instance,
                 ifindex,
                 address,
-            } => self
-                .addresses
-                .remove(&self.netlink, instance, ifindex, address),
+            } => self.addresses.remove(instance, ifindex, address),
             Output::Announce {
                 instance,
                 ifindex,
@@ -1021,6 +1043,7 @@ impl Agent {
                 self.write_accept_table();
             }
             Output::DeleteVmac { instance, name } => {
+                self.addresses.flush();
                 if let Err(e) = self.netlink.delete_vmac(&name).await {
                     tracing::error!(instance = %self.name(instance), interface = %name, error = %e, "cannot delete the virtual MAC interface");
                 }
@@ -1033,6 +1056,7 @@ impl Agent {
                 ifindex,
                 up,
             } => {
+                self.addresses.flush();
                 if let Err(e) = self.netlink.set_up(ifindex, up).await {
                     tracing::error!(instance = %self.name(instance), error = %e, "cannot set the virtual MAC interface up or down");
                 }

@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -107,10 +107,6 @@ impl Change {
     }
 }
 
-/// A kernel request already sent: the requests of one [`Netlink`] reach the kernel in the
-/// order they were made, whenever their answers are awaited.
-pub type Pending<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
-
 /// Handle to the request connection. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Netlink {
@@ -160,99 +156,6 @@ impl Netlink {
         let request = self.handle.link().get().match_index(index);
         self.query(request, format!("netlink: querying ifindex {index}"))
             .await
-    }
-
-    /// Add an address tagged with [`ADDRESS_PROTOCOL`]. IPv6 with IFA_F_NODAD (no DAD:
-    /// usable at once after takeover). EEXIST is success (idempotent), reported as such.
-    ///
-    /// The request is on its way when this returns (see [`Pending`]): hundreds of adds at a
-    /// mass takeover cost one kernel round trip in all, not one each.
-    pub fn add_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> Pending<Added> {
-        let mut message = address_message(index, addr, prefix_len);
-        message
-            .attributes
-            .push(AddressAttribute::Protocol(AddressProtocol::from(
-                ADDRESS_PROTOCOL,
-            )));
-        if addr.is_ipv6() {
-            // A virtual address moves to us because the previous master is
-            // gone: DAD would keep it tentative (unusable) for a second or
-            // more, and could even fail against a stale holder. VRRP itself
-            // arbitrates ownership, so DAD is skipped.
-            message.header.flags |= AddressHeaderFlags::Nodad;
-            message
-                .attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
-        }
-        let mut request = NetlinkMessage::from(RouteNetlinkMessage::NewAddress(message));
-        request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE;
-        let sent = check_prefix(addr, prefix_len).map(|()| self.submit(request));
-        let nl = self.clone();
-        Box::pin(async move {
-            let result = bounded(sent?).await;
-            // EEXIST: the address is already there (a takeover retried, or an address
-            // the host owns), which is the desired state.
-            let existed =
-                matches!(&result, Err(RequestError::Netlink(e)) if errno(e) == Some(libc::EEXIST));
-            nl.finish(result, libc::EEXIST, "adding", index, addr, prefix_len)
-                .await?;
-            Ok(if existed {
-                Added::AlreadyThere
-            } else {
-                Added::Created
-            })
-        })
-    }
-
-    /// Remove an address. EADDRNOTAVAIL / ENOENT-like "not there" is success
-    /// (idempotent). `prefix_len` must be the one the address was added with:
-    /// the kernel matches on both, and reports a mismatch as "not there".
-    /// On its way when this returns, as [`Netlink::add_address`].
-    pub fn del_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> Pending<()> {
-        let message = address_message(index, addr, prefix_len);
-        let mut request = NetlinkMessage::from(RouteNetlinkMessage::DelAddress(message));
-        request.header.flags = NLM_F_REQUEST | NLM_F_ACK;
-        let sent = check_prefix(addr, prefix_len).map(|()| self.submit(request));
-        let nl = self.clone();
-        Box::pin(async move {
-            let result = match bounded(sent?).await {
-                // Already gone (e.g. removed by an admin or never added), or its interface
-                // is gone and took it along: releasing it has reached the desired state.
-                Err(RequestError::Netlink(e))
-                    if matches!(errno(&e), Some(libc::ENOENT | libc::ENODEV)) =>
-                {
-                    Ok(())
-                }
-                other => other,
-            };
-            nl.finish(
-                result,
-                libc::EADDRNOTAVAIL,
-                "deleting",
-                index,
-                addr,
-                prefix_len,
-            )
-            .await
-        })
-    }
-
-    /// Hand `request` to the connection now, so that requests reach the kernel in the order
-    /// they were made; the answer is awaited through the returned future.
-    fn submit(
-        &self,
-        request: NetlinkMessage<RouteNetlinkMessage>,
-    ) -> impl Future<Output = Result<(), rtnetlink::Error>> + Send + 'static {
-        let response = self.handle.clone().request(request);
-        async move {
-            let mut response = pin!(response?);
-            while let Some(message) = response.next().await {
-                if let NetlinkPayload::Error(e) = message.payload {
-                    return Err(rtnetlink::Error::NetlinkError(e));
-                }
-            }
-            Ok(())
-        }
     }
 
     /// Whether the interface called `name` is a macvlan vipd made, someone else's, or absent.
@@ -380,35 +283,6 @@ impl Netlink {
         state.addrs = addrs.iter().filter_map(parse_address).collect();
         Ok(Some(state))
     }
-
-    /// Turns the outcome of an address change into the public result: the
-    /// `benign` errno counts as success, other errors get a full description.
-    async fn finish(
-        &self,
-        result: Result<(), RequestError>,
-        benign: i32,
-        verb: &str,
-        index: u32,
-        addr: IpAddr,
-        prefix_len: u8,
-    ) -> io::Result<()> {
-        let err = match result {
-            Ok(()) => return Ok(()),
-            Err(RequestError::Netlink(e)) if errno(&e) == Some(benign) => return Ok(()),
-            Err(e) => e,
-        };
-        let iface = self.describe(index).await;
-        Err(err.into_io(&format!("netlink: {verb} {addr}/{prefix_len} on {iface}")))
-    }
-
-    /// "eth0 (ifindex 3)" for error messages, best effort.
-    async fn describe(&self, index: u32) -> String {
-        let request = self.handle.link().get().match_index(index);
-        match bounded(first_link(request)).await {
-            Ok(Some(link)) => format!("{} (ifindex {index})", link_state(&link).name),
-            _ => format!("ifindex {index}"),
-        }
-    }
 }
 
 /// Why a kernel request did not succeed.
@@ -474,6 +348,48 @@ fn check_prefix(addr: IpAddr, prefix_len: u8) -> io::Result<()> {
     }
     let msg = format!("netlink: invalid prefix length {prefix_len} for {addr} (max {max})");
     Err(io::Error::new(io::ErrorKind::InvalidInput, msg))
+}
+
+/// The request that adds an address tagged with [`ADDRESS_PROTOCOL`]; IPv6 with IFA_F_NODAD
+/// (no DAD: usable at once after a takeover). The kernel answers EEXIST if it is there.
+pub fn add_request(
+    index: u32,
+    addr: IpAddr,
+    prefix_len: u8,
+) -> io::Result<NetlinkMessage<RouteNetlinkMessage>> {
+    check_prefix(addr, prefix_len)?;
+    let mut message = address_message(index, addr, prefix_len);
+    message
+        .attributes
+        .push(AddressAttribute::Protocol(AddressProtocol::from(
+            ADDRESS_PROTOCOL,
+        )));
+    if addr.is_ipv6() {
+        // A virtual address moves to us because the previous master is gone: DAD would keep
+        // it tentative (unusable) for a second or more, and could even fail against a stale
+        // holder. VRRP itself arbitrates ownership, so DAD is skipped.
+        message.header.flags |= AddressHeaderFlags::Nodad;
+        message
+            .attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    let mut request = NetlinkMessage::from(RouteNetlinkMessage::NewAddress(message));
+    request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE;
+    Ok(request)
+}
+
+/// The request that removes an address. `prefix_len` must be the one it was added with: the
+/// kernel matches on both, and reports a mismatch as "not there".
+pub fn del_request(
+    index: u32,
+    addr: IpAddr,
+    prefix_len: u8,
+) -> io::Result<NetlinkMessage<RouteNetlinkMessage>> {
+    check_prefix(addr, prefix_len)?;
+    let message = address_message(index, addr, prefix_len);
+    let mut request = NetlinkMessage::from(RouteNetlinkMessage::DelAddress(message));
+    request.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    Ok(request)
 }
 
 /// What the kernel matches a delete against: IFA_LOCAL, IFA_ADDRESS, prefix
@@ -666,7 +582,9 @@ async fn resync(handle: &Handle, tx: &UnboundedSender<Change>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::addresses::{AddressOps, Done};
     use crate::agent::testns::{ip, netns, run_in};
+    use crate::config::VirtualAddress;
 
     /// Bound on every wait for the kernel (events, link state settling).
     const WAIT: Duration = Duration::from_secs(5);
@@ -711,6 +629,45 @@ mod tests {
         }
     }
 
+    /// One address change through the agent's own path, answered.
+    async fn add(ops: &mut AddressOps, index: u32, addr: IpAddr, len: u8) -> io::Result<Added> {
+        ops.add(
+            0,
+            index,
+            VirtualAddress {
+                addr,
+                prefix_len: len,
+            },
+        );
+        ops.flush();
+        match tokio::time::timeout(WAIT, ops.next())
+            .await
+            .expect("answered")
+        {
+            Done::Added { result, .. } => result,
+            Done::Removed { .. } => panic!("a removal answered for an add"),
+        }
+    }
+
+    async fn del(ops: &mut AddressOps, index: u32, addr: IpAddr, len: u8) -> io::Result<()> {
+        ops.remove(
+            0,
+            index,
+            VirtualAddress {
+                addr,
+                prefix_len: len,
+            },
+        );
+        ops.flush();
+        match tokio::time::timeout(WAIT, ops.next())
+            .await
+            .expect("answered")
+        {
+            Done::Removed { result, .. } => result,
+            Done::Added { .. } => panic!("an add answered for a removal"),
+        }
+    }
+
     fn find(st: &IfState, addr: IpAddr) -> Option<&IfAddr> {
         st.addrs.iter().find(|a| a.addr == addr)
     }
@@ -752,11 +709,35 @@ mod tests {
         let v4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
         let v4b = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11));
         let v6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10));
-        let mut added = Vec::new();
-        for (addr, len) in [(v4, 24), (v4b, 24), (v6, 64), (v4, 24), (v6, 64)] {
-            let result = nl.add_address(va.index, addr, len).await;
-            added.push(result.expect("add (second time: idempotent)"));
+        // Five adds written together, answered in order; the second of each is idempotent.
+        let mut ops = AddressOps::open().expect("address socket");
+        for (k, (addr, len)) in [(v4, 24), (v4b, 24), (v6, 64), (v4, 24), (v6, 64)]
+            .into_iter()
+            .enumerate()
+        {
+            let address = VirtualAddress {
+                addr,
+                prefix_len: len,
+            };
+            ops.add(k, va.index, address);
         }
+        ops.flush();
+        let mut added = Vec::new();
+        for k in 0..5 {
+            match tokio::time::timeout(WAIT, ops.next())
+                .await
+                .expect("answered")
+            {
+                Done::Added {
+                    instance, result, ..
+                } => {
+                    assert_eq!(instance, k, "answers in the order of the requests");
+                    added.push(result.expect("add (second time: idempotent)"));
+                }
+                Done::Removed { .. } => panic!("a removal answered for an add"),
+            }
+        }
+        assert!(ops.is_idle());
         use Added::{AlreadyThere, Created};
         assert_eq!(
             added,
@@ -779,7 +760,7 @@ mod tests {
         assert!(find(&state(&nl, "va").await, dad).is_some_and(|a| a.tentative && !a.by_vipd));
         // An address someone else added is reported as already there, and stays untagged.
         assert_eq!(
-            nl.add_address(va.index, dad, 64)
+            add(&mut ops, va.index, dad, 64)
                 .await
                 .expect("add existing"),
             Added::AlreadyThere
@@ -787,7 +768,7 @@ mod tests {
         assert!(find(&state(&nl, "va").await, dad).is_some_and(|a| !a.by_vipd));
 
         for (addr, len) in [(v4, 24), (v4b, 24), (v6, 64), (v4, 24), (v6, 64)] {
-            nl.del_address(va.index, addr, len)
+            del(&mut ops, va.index, addr, len)
                 .await
                 .expect("del (second time: idempotent)");
         }
@@ -797,8 +778,7 @@ mod tests {
             "{st:?}"
         );
 
-        let err = nl
-            .add_address(NO_SUCH_INDEX, v4, 24)
+        let err = add(&mut ops, NO_SUCH_INDEX, v4, 24)
             .await
             .expect_err("no such link");
         let text = err.to_string();
@@ -807,11 +787,10 @@ mod tests {
             "{text}"
         );
         // Deleting from an interface that is gone: the address went with it.
-        nl.del_address(NO_SUCH_INDEX, v6, 64)
+        del(&mut ops, NO_SUCH_INDEX, v6, 64)
             .await
             .expect("no such link: nothing left to delete");
-        let err = nl
-            .add_address(va.index, v4, 33)
+        let err = add(&mut ops, va.index, v4, 33)
             .await
             .expect_err("bad prefix");
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
@@ -836,17 +815,18 @@ mod tests {
         wait_up(&nl, "va", true).await;
 
         let addr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
-        nl.add_address(va.index, addr, 24).await.expect("add");
+        let mut ops = AddressOps::open().expect("address socket");
+        add(&mut ops, va.index, addr, 24).await.expect("add");
         expect_change(&mut rx, Change::Addr { index: va.index }, "address add").await;
         let v6: IpAddr = "2001:db8:1::7".parse().expect("literal");
-        nl.add_address(va.index, v6, 64).await.expect("add v6");
+        add(&mut ops, va.index, v6, 64).await.expect("add v6");
         expect_change(
             &mut rx,
             Change::Addr { index: va.index },
             "IPv6 address add",
         )
         .await;
-        nl.del_address(va.index, addr, 24).await.expect("del");
+        del(&mut ops, va.index, addr, 24).await.expect("del");
         expect_change(&mut rx, Change::Addr { index: va.index }, "address delete").await;
     }
 }
