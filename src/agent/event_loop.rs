@@ -765,19 +765,18 @@ impl Agent {
                     },
                 );
             }
+            // The error names the address, the interface and the change.
             addresses::Done::Added {
                 instance,
-                address,
                 result: Err(e),
-            } => {
-                tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot add the address");
+                ..
             }
-            addresses::Done::Removed {
+            | addresses::Done::Removed {
                 instance,
-                address,
                 result: Err(e),
+                ..
             } => {
-                tracing::error!(instance = %self.name(instance), %address, error = %e, "cannot remove the address");
+                tracing::error!(instance = %self.name(instance), error = %e, "cannot change the address");
             }
             addresses::Done::Removed { .. } => {}
         }

@@ -629,40 +629,31 @@ mod tests {
         }
     }
 
-    /// One address change through the agent's own path, answered.
-    async fn add(ops: &mut AddressOps, index: u32, addr: IpAddr, len: u8) -> io::Result<Added> {
-        ops.add(
-            0,
-            index,
-            VirtualAddress {
-                addr,
-                prefix_len: len,
-            },
-        );
+    /// One address change through the agent's own path (`add` or else remove), answered.
+    async fn change(ops: &mut AddressOps, add: bool, index: u32, addr: IpAddr, len: u8) -> Done {
+        let address = VirtualAddress {
+            addr,
+            prefix_len: len,
+        };
+        if add {
+            ops.add(0, index, address);
+        } else {
+            ops.remove(0, index, address);
+        }
         ops.flush();
-        match tokio::time::timeout(WAIT, ops.next())
-            .await
-            .expect("answered")
-        {
+        let answer = tokio::time::timeout(WAIT, ops.next()).await;
+        answer.expect("answered")
+    }
+
+    async fn add(ops: &mut AddressOps, index: u32, addr: IpAddr, len: u8) -> io::Result<Added> {
+        match change(ops, true, index, addr, len).await {
             Done::Added { result, .. } => result,
             Done::Removed { .. } => panic!("a removal answered for an add"),
         }
     }
 
     async fn del(ops: &mut AddressOps, index: u32, addr: IpAddr, len: u8) -> io::Result<()> {
-        ops.remove(
-            0,
-            index,
-            VirtualAddress {
-                addr,
-                prefix_len: len,
-            },
-        );
-        ops.flush();
-        match tokio::time::timeout(WAIT, ops.next())
-            .await
-            .expect("answered")
-        {
+        match change(ops, false, index, addr, len).await {
             Done::Removed { result, .. } => result,
             Done::Added { .. } => panic!("an add answered for a removal"),
         }
