@@ -198,6 +198,9 @@ pub struct Agent {
 /// Run the agent until SIGTERM/SIGINT. Errors are fatal start-up problems (exit 1).
 pub async fn run(config: Config, config_path: &Path) -> Result<(), String> {
     check_capabilities()?;
+    if let Err(e) = crate::agent::sched::prefer_short_slices() {
+        tracing::debug!(error = %e, "cannot ask for short scheduling slices");
+    }
     let socket_path = config.global.control_socket.clone();
     // Before anything is touched: a second agent must not get as far as "cleaning up" the
     // first one's addresses, and a bad socket path must not surface after the election.

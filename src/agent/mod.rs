@@ -16,6 +16,7 @@ pub mod notify;
 pub mod procs;
 pub mod receive;
 pub mod runner;
+pub mod sched;
 pub mod sd_notify;
 pub mod signals;
 pub mod timer;
