@@ -39,6 +39,8 @@ use crate::protocol::units::Family;
 /// Netlink can lose events (overruns, messages it cannot parse): re-read every interface
 /// this often so a missed carrier change cannot leave an instance in the wrong state.
 const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
+/// How long the agent waits at exit for the kernel to answer its last address changes.
+const ADDRESSES_AT_EXIT: Duration = Duration::from_secs(5);
 /// How long the agent waits at exit for its notify commands (the STOP ones) to finish.
 const NOTIFY_AT_EXIT: Duration = Duration::from_secs(5);
 /// Batches read from one socket in one turn of the loop at most (16 datagrams each), so
@@ -792,10 +794,19 @@ impl Agent {
     }
 
     /// Every address change sent is answered (at exit, before the agent lets go).
+    /// Bounded: an answer the kernel lost must not hold up the exit.
     async fn settle_addresses(&mut self) {
+        let deadline = tokio::time::Instant::now() + ADDRESSES_AT_EXIT;
         while !self.addresses.is_idle() {
-            let done = self.addresses.next().await;
-            self.on_addresses(done).await;
+            match tokio::time::timeout_at(deadline, self.addresses.next()).await {
+                Ok(done) => self.on_addresses(done).await,
+                Err(_) => {
+                    tracing::warn!(
+                        "address changes still unanswered at exit: not waiting for them"
+                    );
+                    return;
+                }
+            }
         }
     }
 
