@@ -208,33 +208,35 @@ impl AddressOps {
             if self.waiting.is_empty() {
                 return std::future::pending().await;
             }
-            let read = {
-                let Ok(mut ready) = self.socket.readable().await else {
-                    return std::future::pending().await;
-                };
-                let rx = &mut self.rx;
-                ready.try_io(|s| s.get_ref().recv(&mut rx.as_mut_slice(), 0))
+            let Ok(ready) = self.socket.readable().await else {
+                return std::future::pending().await;
             };
-            match read {
-                Ok(Ok(n)) => self.take_answers(n),
-                // ENOBUFS: answers were lost; `expire` fails their requests in time.
-                Ok(Err(e)) => tracing::debug!(error = %e, "reading address answers"),
-                Err(_would_block) => {}
-            }
+            drop(ready);
+            self.read_answers();
         }
     }
 
     /// An answer already there, without waiting.
     pub fn ready(&mut self) -> Option<Done> {
         if self.answered.is_empty() && !self.waiting.is_empty() {
-            let read = self.socket.try_io(Interest::READABLE, |s| {
-                s.recv(&mut self.rx.as_mut_slice(), 0)
-            });
-            if let Ok(n) = read {
-                self.take_answers(n);
-            }
+            self.read_answers();
         }
         self.answered.pop_front()
+    }
+
+    /// Read what answers wait on the socket, without waiting (the socket's readiness is
+    /// cleared when there are none).
+    fn read_answers(&mut self) {
+        let rx = &mut self.rx;
+        match self
+            .socket
+            .try_io(Interest::READABLE, |s| s.recv(&mut rx.as_mut_slice(), 0))
+        {
+            Ok(n) => self.take_answers(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // ENOBUFS: answers were lost; `expire` fails their requests in time.
+            Err(e) => tracing::debug!(error = %e, "reading address answers"),
+        }
     }
 
     /// Acknowledgements in `rx[..n]`, matched to their requests by sequence number.

@@ -120,7 +120,7 @@ struct Link {
     /// We turned `promote_secondaries` on for this interface and turn it off at exit.
     promoted_secondaries: bool,
     table: VridTable,
-    stats: Arc<RxStats>,
+    stats: RxStats,
     /// Adverts of this step, by instance and destination.
     outbox: Outbox<(InstanceId, IpAddr)>,
 }
@@ -135,7 +135,7 @@ impl Link {
             reader: Reader::default(),
             promoted_secondaries: false,
             table: VridTable::new(std::iter::empty()),
-            stats: Arc::default(),
+            stats: RxStats::default(),
             outbox: Outbox::default(),
         }
     }
@@ -680,8 +680,6 @@ impl Agent {
             ),
             None => return None,
         };
-        // The kernel sees interface changes in the order the node asked for them.
-        self.addresses.flush();
         let replaced = match self.netlink.create_vmac(name, parent, mac, &instance).await {
             Ok(replaced) => replaced,
             Err(e) => {
@@ -999,6 +997,14 @@ impl Agent {
     }
 
     async fn carry_out(&mut self, output: Output) {
+        if matches!(
+            output,
+            Output::CreateVmac { .. } | Output::DeleteVmac { .. } | Output::SetVmacUp { .. }
+        ) {
+            // The kernel sees interface changes in the order the node asked for them: the
+            // address changes queued before this one go first.
+            self.addresses.flush();
+        }
         match output {
             Output::Send {
                 instance,
@@ -1026,8 +1032,8 @@ impl Agent {
                     mac,
                     count,
                 };
-                if let Some(now) = self.addresses.announce(instance, announce) {
-                    self.announce(instance, now);
+                if let Some(due) = self.addresses.announce(instance, announce) {
+                    self.announce(instance, due);
                 }
             }
             Output::CreateVmac {
@@ -1056,7 +1062,6 @@ impl Agent {
                 self.write_accept_table();
             }
             Output::DeleteVmac { instance, name } => {
-                self.addresses.flush();
                 if let Err(e) = self.netlink.delete_vmac(&name).await {
                     tracing::error!(instance = %self.name(instance), interface = %name, error = %e, "cannot delete the virtual MAC interface");
                 }
@@ -1069,7 +1074,6 @@ impl Agent {
                 ifindex,
                 up,
             } => {
-                self.addresses.flush();
                 if let Err(e) = self.netlink.set_up(ifindex, up).await {
                     tracing::error!(instance = %self.name(instance), error = %e, "cannot set the virtual MAC interface up or down");
                 }

@@ -57,15 +57,13 @@ impl Deadline {
     /// backup's master-down deadline moves with every advert, and re-arming each time
     /// would cost a system call per advert; this costs one per deadline that really passes.
     pub fn set(&mut self, at: Option<Duration>) -> io::Result<()> {
-        match (self.armed, at) {
-            (Some(armed), Some(at)) if armed <= at => return Ok(()),
-            (Some(_), None) | (None, None) => return Ok(()),
-            _ => {}
-        }
-        self.armed = at;
         let Some(at) = at else {
             return Ok(());
         };
+        if self.armed.is_some_and(|armed| armed <= at) {
+            return Ok(());
+        }
+        self.armed = Some(at);
         // A zero timespec would disarm it: a deadline at the epoch is 1 ns later.
         self.fd.get_ref().0.set(
             Expiration::OneShot(TimeSpec::from_duration(
